@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: MIT
+#include "buffers/guest_pages.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "vdec/base/wire.h"
+
+namespace vdec::buffers {
+
+Result<std::unique_ptr<GuestPages>> GuestPages::create(std::shared_ptr<const GuestMemory> memory,
+                                                       const std::vector<GuestRange>& ranges,
+                                                       uint64_t maxTotal) {
+  if (!memory) return makeError(ErrorCode::kInvalidOperation, "no guest memory table yet");
+  if (ranges.empty()) return makeError(ErrorCode::kInvalidParameter, "resource has no entries");
+  std::unique_ptr<GuestPages> pages(new GuestPages());
+  uint64_t total = 0;
+  for (const auto& range : ranges) {
+    VDEC_ASSIGN_OR_RETURN(auto span, memory->translate(range.address, range.length));
+    if (addOverflows(total, range.length, &total) || total > maxTotal) {
+      return makeError(ErrorCode::kInvalidParameter, "resource larger than {} bytes", maxTotal);
+    }
+    pages->starts_.push_back(total - range.length);
+    pages->segments_.push_back(span);
+  }
+  pages->size_ = total;
+  pages->memory_ = std::move(memory);
+  // Adjacent host spans form one contiguous mapping.
+  pages->contiguous_ = true;
+  for (size_t i = 1; i < pages->segments_.size(); ++i) {
+    const auto& prev = pages->segments_[i - 1];
+    if (prev.data() + prev.size() != pages->segments_[i].data()) pages->contiguous_ = false;
+  }
+  return pages;
+}
+
+size_t GuestPages::segmentAt(uint64_t offset) const {
+  auto it = std::upper_bound(starts_.begin(), starts_.end(), offset);
+  return static_cast<size_t>(it - starts_.begin()) - 1;
+}
+
+Status GuestPages::write(uint64_t offset, std::span<const std::byte> data) {
+  uint64_t end = 0;
+  if (addOverflows(offset, data.size(), &end) || end > size_) {
+    return makeError(ErrorCode::kInvalidParameter, "write [{}, +{}) outside {} bytes", offset,
+                     data.size(), size_);
+  }
+  if (data.empty()) return okStatus();
+  size_t index = segmentAt(offset);
+  while (!data.empty()) {
+    auto segment = segments_[index];
+    uint64_t within = offset - starts_[index];
+    size_t n = std::min<uint64_t>(segment.size() - within, data.size());
+    std::memcpy(segment.data() + within, data.data(), n);
+    data = data.subspan(n);
+    offset += n;
+    ++index;
+  }
+  return okStatus();
+}
+
+Status GuestPages::read(uint64_t offset, std::span<std::byte> out) const {
+  uint64_t end = 0;
+  if (addOverflows(offset, out.size(), &end) || end > size_) {
+    return makeError(ErrorCode::kInvalidParameter, "read [{}, +{}) outside {} bytes", offset,
+                     out.size(), size_);
+  }
+  if (out.empty()) return okStatus();
+  size_t index = segmentAt(offset);
+  while (!out.empty()) {
+    auto segment = segments_[index];
+    uint64_t within = offset - starts_[index];
+    size_t n = std::min<uint64_t>(segment.size() - within, out.size());
+    std::memcpy(out.data(), segment.data() + within, n);
+    out = out.subspan(n);
+    offset += n;
+    ++index;
+  }
+  return okStatus();
+}
+
+std::span<std::byte> GuestPages::contiguous() {
+  if (!contiguous_) return {};
+  return {segments_.front().data(), size_};
+}
+
+const char* GuestPages::kind() const {
+  return contiguous_ ? "guest pages (contiguous)" : "guest pages (scatter-gather)";
+}
+
+}  // namespace vdec::buffers

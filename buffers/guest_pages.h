@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+// GuestPages: a resource backed by a list of guest-physical ranges (virtio GUEST_PAGES).
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "buffers/guest_memory.h"
+#include "buffers/resource_memory.h"
+
+namespace vdec::buffers {
+
+struct GuestRange {
+  GuestAddress address;
+  uint64_t length = 0;
+};
+
+// Holds a shared_ptr to the GuestMemory it points into, so its spans stay valid for its life.
+// The guest can still rewrite the pages at any time: readers copy, never parse in place.
+class GuestPages final : public ResourceMemory {
+ public:
+  // Validates every range against memory (each inside one region, non-zero, no wrap) and the
+  // total against maxTotal. Entries are used in order as one linear buffer.
+  static Result<std::unique_ptr<GuestPages>> create(std::shared_ptr<const GuestMemory> memory,
+                                                    const std::vector<GuestRange>& ranges,
+                                                    uint64_t maxTotal);
+
+  uint64_t size() const override { return size_; }
+  Status write(uint64_t offset, std::span<const std::byte> data) override;
+  Status read(uint64_t offset, std::span<std::byte> out) const override;
+  std::span<std::byte> contiguous() override;
+  const char* kind() const override;
+
+  const std::vector<std::span<std::byte>>& segments() const { return segments_; }
+
+ private:
+  GuestPages() = default;
+  // Index of the segment holding offset (offset < size_).
+  size_t segmentAt(uint64_t offset) const;
+
+  std::shared_ptr<const GuestMemory> memory_;
+  std::vector<std::span<std::byte>> segments_;
+  std::vector<uint64_t> starts_;  // starts_[i] = offset of segments_[i]
+  uint64_t size_ = 0;
+  bool contiguous_ = false;
+};
+
+}  // namespace vdec::buffers

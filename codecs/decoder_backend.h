@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+// DecoderBackend: a family of decoders (FFmpeg software, VA-API) behind one interface.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "buffers/frame_layout.h"
+#include "codecs/coded_format.h"
+#include "codecs/decoder_session.h"
+#include "vdec/base/result.h"
+
+namespace vdec::codecs {
+
+struct CodecCapability {
+  CodedFormat format;
+  std::vector<uint32_t> profiles;  // virtio-video profile values
+  std::vector<uint32_t> levels;    // virtio-video level values (H.264 only)
+  uint32_t minWidth = 16, maxWidth = 4096, minHeight = 16, maxHeight = 4096;
+};
+
+struct SessionOptions {
+  buffers::PixelFormat outputFormat = buffers::PixelFormat::kNv12;  // may change via layout
+  int threads = 0;  // libavcodec threads; 0 = automatic
+  // Called from the decoding thread whenever takeEvents() has something; must be thread-safe
+  // and must not call back into the session.
+  std::function<void()> notify;
+};
+
+class DecoderBackend {
+ public:
+  virtual ~DecoderBackend() = default;
+  virtual std::string name() const = 0;
+  virtual std::vector<CodecCapability> capabilities() const = 0;
+  // Raw formats this backend writes.
+  virtual std::vector<buffers::PixelFormat> outputFormats() const = 0;
+  virtual Result<std::unique_ptr<DecoderSession>> createSession(CodedFormat format,
+                                                                const SessionOptions& options) = 0;
+};
+
+}  // namespace vdec::codecs

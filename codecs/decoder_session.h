@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: MIT
+// DecoderSession: one decoding stream of a backend, and the events it reports.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "buffers/frame_layout.h"
+#include "buffers/resource_memory.h"
+#include "vdec/base/result.h"
+
+namespace vdec::codecs {
+
+// What the bitstream needs, reported before the first picture and at every resolution change.
+struct StreamFormat {
+  uint32_t codedWidth = 0;
+  uint32_t codedHeight = 0;
+  buffers::Rect visible;     // exact crop, never rounded
+  uint32_t minBuffers = 0;   // output buffers the decoder needs to make progress
+};
+
+// An output resource lent to the session until it comes back in PictureReady or is cleared.
+struct OutputTarget {
+  uint32_t resourceId = 0;
+  std::shared_ptr<buffers::ResourceMemory> memory;  // shared: the device keeps its table entry
+};
+
+// Events, in the order the session produced them.
+struct InputDone { uint32_t inputId; };  // input bytes consumed; the buffer may be returned
+struct FormatChanged { StreamFormat format; };  // no picture is delivered until setOutputLayout
+struct PictureReady {
+  uint32_t resourceId;
+  uint64_t timestamp;     // the timestamp of the input the picture came from
+  bool error = false;     // the picture is damaged (corrupt input)
+  bool endOfStream = false;  // empty buffer that completes a flush
+  uint64_t bytesCopied = 0;  // bounce bytes written for this picture
+};
+struct FlushDone {};  // every picture of the flushed input was delivered, then an EOS buffer
+struct ResetDone { std::vector<uint32_t> cancelledInputs; };  // reset() finished
+struct StreamError { std::string message; };  // unrecoverable; the session decodes nothing more
+using DecoderEvent =
+    std::variant<InputDone, FormatChanged, PictureReady, FlushDone, ResetDone, StreamError>;
+
+// Lifecycle: created by DecoderBackend::createSession(); destroying it stops its thread and gives
+// back every OutputTarget without touching their memory again.
+// Threads: every method is called from the device thread; decoding runs on the session's own
+// thread, which reports through takeEvents() and SessionOptions::notify.
+class DecoderSession {
+ public:
+  virtual ~DecoderSession() = default;
+
+  // Queues bitstream bytes (a copy the session owns). Bytes may cut NAL units or frames anywhere
+  // for Annex-B codecs; for VP8/VP9 one buffer holds one frame. Emits InputDone(inputId) once
+  // consumed, and PictureReady for the pictures it completes, stamped with `timestamp`.
+  virtual void decode(uint32_t inputId, uint64_t timestamp, std::vector<uint8_t> bytes) = 0;
+
+  // Lends an output resource. It is written only after setOutputLayout() for the current format.
+  virtual void queueOutput(OutputTarget target) = 0;
+
+  // Announces the layout the guest was told for the current format (after FormatChanged) and
+  // lets decoding continue. Pictures are written in this layout.
+  virtual void setOutputLayout(const buffers::FrameLayout& layout) = 0;
+
+  // Takes back every lent output resource not yet returned; when this returns the session
+  // no longer writes any of them. Returns their ids.
+  virtual std::vector<uint32_t> clearOutput() = 0;
+
+  // Decodes everything queued so far, delivers all pictures, then one empty PictureReady with
+  // endOfStream on the next free output resource, then FlushDone.
+  virtual void flush() = 0;
+
+  // Drops queued input and decoder state asynchronously; ends with ResetDone.
+  virtual void reset() = 0;
+
+  // Events produced since the last call. SessionOptions::notify is called (from the decoding
+  // thread) whenever new events are available.
+  virtual std::vector<DecoderEvent> takeEvents() = 0;
+};
+
+}  // namespace vdec::codecs
