@@ -23,6 +23,7 @@ struct PlaneLayout {
   uint32_t offset = 0;  // from the start of the resource
   uint32_t stride = 0;  // bytes per row
   uint32_t size = 0;    // bytes of the plane (stride * rows)
+  bool operator==(const PlaneLayout&) const = default;
 };
 
 struct Rect {

@@ -62,6 +62,9 @@ Status interleaveChroma(RowSink& sink, const PlaneLayout& plane, const PlanarPic
 
 }  // namespace
 
+static Result<uint64_t> writePlanes(ResourceMemory& dst, const FrameLayout& layout,
+                                    const PlanarPicture& picture);
+
 Result<uint64_t> writePicture(ResourceMemory& dst, const FrameLayout& layout,
                               const PlanarPicture& picture) {
   if (layout.totalSize() > dst.size()) {
@@ -72,6 +75,14 @@ Result<uint64_t> writePicture(ResourceMemory& dst, const FrameLayout& layout,
     return makeError(ErrorCode::kInvalidParameter, "picture {}x{} larger than layout {}x{}",
                      picture.width, picture.height, layout.planes[0].stride, layout.height);
   }
+  dst.beginCpuAccess();
+  auto written = writePlanes(dst, layout, picture);
+  dst.endCpuAccess();
+  return written;
+}
+
+static Result<uint64_t> writePlanes(ResourceMemory& dst, const FrameLayout& layout,
+                                    const PlanarPicture& picture) {
   RowSink sink(dst);
   const uint32_t chromaWidth = (picture.width + 1) / 2;
   const uint32_t chromaRows = (picture.height + 1) / 2;

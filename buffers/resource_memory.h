@@ -25,6 +25,9 @@ class ResourceMemory {
   virtual std::span<std::byte> contiguous() = 0;
   // Short description for logs ("guest pages, 3 segments").
   virtual const char* kind() const = 0;
+  // Bracket a burst of CPU access (DMA_BUF_IOCTL_SYNC for dma-bufs; nothing for guest pages).
+  virtual void beginCpuAccess() {}
+  virtual void endCpuAccess() {}
 };
 
 }  // namespace vdec::buffers

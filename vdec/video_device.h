@@ -76,7 +76,8 @@ class VideoDevice {
   friend class Stream;
   void complete(uint64_t tag, std::vector<std::byte> response);
   void queueEvent(uint32_t type, uint32_t streamId);
-  void dispatch(uint64_t tag, std::span<const std::byte> request, size_t responseCapacity);
+  void dispatch(uint64_t tag, std::span<const std::byte> request);
+  void queryControl(uint64_t tag, uint32_t streamId, const struct QueryControlCmd& query);
 
   DeviceConfig config_;
   std::shared_ptr<codecs::DecoderBackend> backend_;
@@ -84,6 +85,7 @@ class VideoDevice {
   buffers::ObjectResolver* resolver_ = nullptr;
   std::map<uint32_t, std::unique_ptr<Stream>> streams_;
   std::vector<Completion> completions_;
+  std::map<uint64_t, size_t> capacities_;  // guest response buffer size per pending tag
   std::deque<wire::virtio_video_event> events_;
   int notifyFd_ = -1;  // eventfd the sessions' fds are forwarded to (owned, see .cpp)
   Statistics statistics_;

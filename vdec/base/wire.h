@@ -39,14 +39,15 @@ Result<T> readWire(std::span<const std::byte> bytes, size_t offset = 0) {
 template <typename T>
 void appendWire(std::vector<std::byte>& out, const T& value) {
   static_assert(std::is_trivially_copyable_v<T>);
-  const auto* p = reinterpret_cast<const std::byte*>(&value);
-  out.insert(out.end(), p, p + sizeof(T));
+  const size_t at = out.size();
+  out.resize(at + sizeof(T));
+  std::memcpy(out.data() + at, &value, sizeof(T));
 }
 
 template <typename T>
 std::vector<std::byte> toBytes(const T& value) {
-  std::vector<std::byte> out;
-  appendWire(out, value);
+  std::vector<std::byte> out(sizeof(T));
+  std::memcpy(out.data(), &value, sizeof(T));
   return out;
 }
 

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: MIT
+#include "vdec/response.h"
+
+#include "vdec/base/wire.h"
+#include "vdec/protocol/virtio_video.h"
+
+namespace vdec {
+namespace w = wire;
+
+uint32_t responseTypeFor(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kOutOfMemory: return w::VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY;
+    case ErrorCode::kInvalidStreamId: return w::VIRTIO_VIDEO_RESP_ERR_INVALID_STREAM_ID;
+    case ErrorCode::kInvalidResourceId: return w::VIRTIO_VIDEO_RESP_ERR_INVALID_RESOURCE_ID;
+    case ErrorCode::kInvalidParameter: return w::VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER;
+    case ErrorCode::kUnsupported: return w::VIRTIO_VIDEO_RESP_ERR_UNSUPPORTED_CONTROL;
+    case ErrorCode::kInvalidOperation:
+    case ErrorCode::kBackendFailure: return w::VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION;
+  }
+  return w::VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION;
+}
+
+std::vector<std::byte> errorResponse(ErrorCode code, uint32_t streamId) {
+  return toBytes(w::virtio_video_cmd_hdr{responseTypeFor(code), streamId});
+}
+
+std::vector<std::byte> okNoDataResponse(uint32_t streamId) {
+  return toBytes(w::virtio_video_cmd_hdr{w::VIRTIO_VIDEO_RESP_OK_NODATA, streamId});
+}
+
+std::vector<std::byte> resourceQueueResponse(uint32_t streamId, uint64_t timestamp, uint32_t flags,
+                                             uint32_t size) {
+  w::virtio_video_resource_queue_resp resp{};
+  resp.hdr = {w::VIRTIO_VIDEO_RESP_OK_RESOURCE_QUEUE, streamId};
+  resp.timestamp = timestamp;
+  resp.flags = flags;
+  resp.size = size;
+  return toBytes(resp);
+}
+
+}  // namespace vdec

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: MIT
+// Stream: one decoding stream's state machine, resources and pending commands.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "buffers/frame_layout.h"
+#include "buffers/resource_memory.h"
+#include "codecs/coded_format.h"
+#include "codecs/decoder_session.h"
+#include "vdec/command.h"
+#include "vdec/protocol/virtio_video.h"
+
+namespace vdec {
+
+class VideoDevice;
+
+// Lifecycle (guest view):
+//   STREAM_CREATE -> SET/GET_PARAMS_EXT -> RESOURCE_CREATE(INPUT) -> RESOURCE_QUEUE(INPUT)...
+//   -> [session created; first picture] -> RESOLUTION_CHANGED event -> GET_PARAMS_EXT x2
+//   -> QUEUE_CLEAR/DESTROY_ALL(OUTPUT) -> RESOURCE_CREATE(OUTPUT) -> RESOURCE_QUEUE(OUTPUT)...
+//   -> [layout acknowledged, pictures flow] -> STREAM_DRAIN -> EOS buffer -> STREAM_DESTROY.
+// Threads: device thread only. The decoder session decodes on its own thread.
+// Memory rule: a resource's memory is written only while a RESOURCE_QUEUE for it is pending.
+class Stream {
+ public:
+  Stream(VideoDevice& device, uint32_t id, const StreamCreateCmd& create,
+         codecs::CodedFormat format);
+  ~Stream();
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+
+  uint32_t id() const { return id_; }
+
+  // Executes a command addressed to this stream; answers through the device.
+  void handle(uint64_t tag, const Command& command);
+  // Consumes the session's events (pictures, input returned, format changes, flush/reset).
+  void processSessionEvents();
+  // STREAM_DESTROY / disconnect: stops decoding, completes every pending command with an error.
+  void cancelAll();
+
+  struct Statistics {
+    uint64_t frames = 0;
+    uint64_t errorFrames = 0;
+    uint64_t bytesCopied = 0;
+  };
+  const Statistics& statistics() const { return statistics_; }
+
+ private:
+  struct InputResource {
+    std::shared_ptr<buffers::ResourceMemory> memory;
+    bool queued = false;
+  };
+  struct OutputResource {
+    std::shared_ptr<buffers::ResourceMemory> memory;
+    std::optional<uint64_t> pendingTag;  // RESOURCE_QUEUE waiting for a picture
+    bool lent = false;                   // handed to the session
+  };
+  struct PendingInput {
+    uint32_t resourceId;
+    uint64_t tag;
+    uint64_t timestamp;
+  };
+  enum class ResolutionState { kNone, kEventSent, kParamsRead };
+
+  void resourceCreate(uint64_t tag, const ResourceCreateCmd& cmd);
+  void resourceQueue(uint64_t tag, const ResourceQueueCmd& cmd);
+  void queueInput(uint64_t tag, const ResourceQueueCmd& cmd);
+  void queueOutput(uint64_t tag, const ResourceQueueCmd& cmd);
+  void drain(uint64_t tag);
+  void clear(uint64_t tag, QueueType queue, bool destroy);
+  void getParams(uint64_t tag, const GetParamsCmd& cmd);
+  void setParams(uint64_t tag, const SetParamsCmd& cmd);
+  void getControl(uint64_t tag, const GetControlCmd& cmd);
+
+  Status ensureSession();
+  void lendPendingOutputs();
+  void returnOutputsWithError();
+  void completeOutput(uint32_t resourceId, uint64_t timestamp, uint32_t flags, uint32_t size);
+  void onFormatChanged(const codecs::StreamFormat& format);
+  void onPicture(const codecs::PictureReady& picture);
+  void onResetDone();
+  void recomputeOutputParams();
+  void respond(uint64_t tag, std::vector<std::byte> response);
+  void respondError(uint64_t tag, const Error& error, uint32_t commandType);
+
+  VideoDevice& device_;
+  const uint32_t id_;
+  codecs::CodedFormat codedFormat_;
+  MemoryType inputMemory_;
+  MemoryType outputMemory_;
+  buffers::PixelFormat outputFormat_ = buffers::PixelFormat::kNv12;
+  wire::virtio_video_params inParams_{};
+  wire::virtio_video_params outParams_{};
+  buffers::FrameLayout layout_{};                    // announced in GET_PARAMS(OUTPUT)
+  std::optional<buffers::FrameLayout> sessionLayout_;  // what the session writes
+  std::optional<codecs::StreamFormat> streamFormat_;
+  ResolutionState resolution_ = ResolutionState::kNone;
+
+  std::unique_ptr<codecs::DecoderSession> session_;
+  std::map<uint32_t, InputResource> inputs_;
+  std::map<uint32_t, OutputResource> outputs_;
+  std::map<uint32_t, PendingInput> pendingInputs_;  // by decode sequence number
+  uint32_t nextInputSeq_ = 1;
+  std::optional<uint64_t> drainTag_;
+  std::optional<uint64_t> clearInputTag_;
+  bool failed_ = false;  // an EVENT_ERROR was sent; the stream decodes nothing more
+  Statistics statistics_;
+};
+
+}  // namespace vdec
