@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: MIT
+#include "tests/fakes/fake_decoder_backend.h"
+
+namespace vdec::testing {
+
+std::vector<codecs::CodecCapability> FakeDecoderBackend::capabilities() const {
+  return {{codecs::CodedFormat::kH264, {0x100, 0x101, 0x103}, {0x100, 0x10E}},
+          {codecs::CodedFormat::kVp9, {0x400}, {}}};
+}
+
+std::vector<buffers::PixelFormat> FakeDecoderBackend::outputFormats() const {
+  return {buffers::PixelFormat::kNv12, buffers::PixelFormat::kI420, buffers::PixelFormat::kYv12};
+}
+
+Result<std::unique_ptr<codecs::DecoderSession>> FakeDecoderBackend::createSession(
+    codecs::CodedFormat format, const codecs::SessionOptions& options) {
+  if (failCreate) return makeError(ErrorCode::kBackendFailure, "fake refuses");
+  auto session = std::make_unique<FakeDecoderSession>(options.notify);
+  lastSession = session.get();
+  ++sessionsCreated;
+  return std::unique_ptr<codecs::DecoderSession>(std::move(session));
+}
+
+}  // namespace vdec::testing

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: MIT
+#include "tests/fakes/guest_memory_fixture.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+namespace vdec::testing {
+
+std::byte* TestGuestMemory::host(uint64_t gpa) const {
+  auto span = memory->translate(buffers::GuestAddress{gpa}, 1);
+  return span ? span->data() : nullptr;
+}
+
+TestGuestMemory makeTestGuestMemory(uint64_t size, uint64_t base) {
+  int fd = memfd_create("vdec-test-ram", MFD_CLOEXEC);
+  EXPECT_GE(fd, 0);
+  EXPECT_EQ(ftruncate(fd, static_cast<off_t>(size)), 0);
+  std::vector<buffers::GuestMemoryRegionSpec> specs;
+  specs.push_back({base, size, 0x7f0000000000ull, 0, UniqueFd(fd)});
+  auto memory = buffers::GuestMemory::create(std::move(specs));
+  EXPECT_TRUE(memory.has_value());
+  return {memory ? *memory : nullptr, base, size};
+}
+
+}  // namespace vdec::testing

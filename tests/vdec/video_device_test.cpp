@@ -1,0 +1,425 @@
+// SPDX-License-Identifier: MIT
+#include "vdec/video_device.h"
+
+#include <cstring>
+
+#include <gtest/gtest.h>
+
+#include "tests/fakes/fake_decoder_backend.h"
+#include "tests/fakes/guest_memory_fixture.h"
+#include "vdec/base/wire.h"
+
+namespace vdec {
+namespace {
+namespace w = wire;
+using testing::FakeDecoderBackend;
+
+constexpr uint32_t kStream = 1;
+
+class VideoDeviceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ram_ = testing::makeTestGuestMemory(16 << 20);
+    backend_ = std::make_shared<FakeDecoderBackend>();
+    DeviceConfig config;
+    config.maxStreams = 4;
+    device_ = std::make_unique<VideoDevice>(config, backend_);
+    device_->setGuestMemory(ram_.memory);
+  }
+
+  // Sends a command and returns the responses that completed (any tag).
+  std::vector<Completion> send(const std::vector<std::byte>& request, size_t capacity = 4096) {
+    device_->handleCommand(nextTag_++, request, capacity);
+    return device_->takeCompletions();
+  }
+  uint64_t lastTag() const { return nextTag_ - 1; }
+
+  static uint32_t typeOf(const Completion& completion) {
+    return readWire<w::virtio_video_cmd_hdr>(completion.response)->type;
+  }
+  uint32_t sendForType(const std::vector<std::byte>& request) {
+    auto done = send(request);
+    EXPECT_EQ(done.size(), 1u);
+    return done.empty() ? 0 : typeOf(done[0]);
+  }
+
+  std::vector<std::byte> createStream(uint32_t id = kStream, uint32_t format = w::VIRTIO_VIDEO_FORMAT_H264) {
+    w::virtio_video_stream_create cmd{};
+    cmd.hdr = {w::VIRTIO_VIDEO_CMD_STREAM_CREATE, id};
+    cmd.in_mem_type = w::VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT;
+    cmd.out_mem_type = w::VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT;
+    cmd.coded_format = format;
+    return toBytes(cmd);
+  }
+  std::vector<std::byte> setResourceType(uint32_t queue, uint32_t type) {
+    w::virtio_video_set_params_ext cmd{};
+    cmd.hdr = {w::VIRTIO_VIDEO_CMD_SET_PARAMS_EXT, kStream};
+    cmd.params.base.queue_type = queue;
+    cmd.params.resource_type = type;
+    return toBytes(cmd);
+  }
+  std::vector<std::byte> resourceCreate(uint32_t queue, uint32_t id, uint64_t gpa, uint32_t len) {
+    w::virtio_video_resource_create cmd{};
+    cmd.hdr = {w::VIRTIO_VIDEO_CMD_RESOURCE_CREATE, kStream};
+    cmd.queue_type = queue;
+    cmd.resource_id = id;
+    cmd.planes_layout = w::VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER;
+    cmd.num_planes = 1;
+    cmd.num_entries[0] = 1;
+    auto bytes = toBytes(cmd);
+    appendWire(bytes, w::virtio_video_mem_entry{gpa, len, {}});
+    return bytes;
+  }
+  std::vector<std::byte> resourceQueue(uint32_t queue, uint32_t id, uint64_t ts, uint32_t size) {
+    w::virtio_video_resource_queue cmd{};
+    cmd.hdr = {w::VIRTIO_VIDEO_CMD_RESOURCE_QUEUE, kStream};
+    cmd.queue_type = queue;
+    cmd.resource_id = id;
+    cmd.timestamp = ts;
+    cmd.num_data_sizes = 1;
+    cmd.data_sizes[0] = size;
+    return toBytes(cmd);
+  }
+  std::vector<std::byte> queueCommand(uint32_t type, uint32_t queue, uint32_t stream = kStream) {
+    w::virtio_video_queue_cmd cmd{};
+    cmd.hdr = {type, stream};
+    cmd.queue_type = queue;
+    return toBytes(cmd);
+  }
+  w::virtio_video_params_ext getParams(uint32_t queue) {
+    auto done = send(queueCommand(w::VIRTIO_VIDEO_CMD_GET_PARAMS_EXT, queue));
+    EXPECT_EQ(done.size(), 1u);
+    auto resp = readWire<w::virtio_video_get_params_ext_resp>(done.at(0).response);
+    EXPECT_TRUE(resp.has_value());
+    return resp->params;
+  }
+
+  // Creates a stream with guest-page resources: input 100 at 1 MiB, outputs 1..2 at 4 MiB+.
+  void startStream() {
+    ASSERT_EQ(sendForType(createStream()), w::VIRTIO_VIDEO_RESP_OK_NODATA);
+    ASSERT_EQ(sendForType(setResourceType(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 0)),
+              w::VIRTIO_VIDEO_RESP_OK_NODATA);
+    ASSERT_EQ(sendForType(setResourceType(w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, 0)),
+              w::VIRTIO_VIDEO_RESP_OK_NODATA);
+    ASSERT_EQ(sendForType(resourceCreate(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 100,
+                                         ram_.base + (1 << 20), 65536)),
+              w::VIRTIO_VIDEO_RESP_OK_NODATA);
+  }
+  void emit(codecs::DecoderEvent event) {
+    backend_->lastSession->emit(std::move(event));
+    device_->processBackendEvents();
+  }
+
+  testing::TestGuestMemory ram_;
+  std::shared_ptr<FakeDecoderBackend> backend_;
+  std::unique_ptr<VideoDevice> device_;
+  uint64_t nextTag_ = 1;
+};
+
+TEST_F(VideoDeviceTest, ConfigAndFeatures) {
+  auto config = device_->config();
+  EXPECT_GT(config.max_caps_length, 0u);
+  EXPECT_GT(config.max_resp_length, 0u);
+  EXPECT_STREQ(reinterpret_cast<const char*>(config.device_name), "vdec-ffmpeg");
+  EXPECT_TRUE(device_->deviceFeatures() & (1u << w::VIRTIO_VIDEO_F_RESOURCE_GUEST_PAGES));
+  EXPECT_TRUE(device_->deviceFeatures() & (1u << w::VIRTIO_VIDEO_F_RESOURCE_NON_CONTIG));
+}
+
+TEST_F(VideoDeviceTest, QueryCapabilityListsCodecsAndFormats) {
+  auto done = send(queueCommand(w::VIRTIO_VIDEO_CMD_QUERY_CAPABILITY,
+                                w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 0));
+  ASSERT_EQ(done.size(), 1u);
+  auto header = readWire<w::virtio_video_query_capability_resp>(done[0].response);
+  ASSERT_TRUE(header.has_value());
+  EXPECT_EQ(header->hdr.type, w::VIRTIO_VIDEO_RESP_OK_QUERY_CAPABILITY);
+  ASSERT_EQ(header->num_descs, 2u);
+  EXPECT_EQ(done[0].response.size(), 16u + 2 * (24 + 40));
+  auto desc = readWire<w::virtio_video_format_desc>(done[0].response, 16);
+  EXPECT_EQ(desc->format, w::VIRTIO_VIDEO_FORMAT_H264);
+  EXPECT_EQ(desc->mask, 0b111u);
+  EXPECT_EQ(desc->num_frames, 1u);
+  auto frame = readWire<w::virtio_video_format_frame>(done[0].response, 40);
+  EXPECT_EQ(frame->width.step, 1u);
+  EXPECT_LT(frame->width.min, frame->width.max);
+
+  done = send(queueCommand(w::VIRTIO_VIDEO_CMD_QUERY_CAPABILITY, w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, 0));
+  header = readWire<w::virtio_video_query_capability_resp>(done[0].response);
+  EXPECT_EQ(header->num_descs, 3u);
+  desc = readWire<w::virtio_video_format_desc>(done[0].response, 16);
+  EXPECT_EQ(desc->format, w::VIRTIO_VIDEO_FORMAT_NV12);
+  EXPECT_EQ(desc->mask, 0b11u);
+}
+
+TEST_F(VideoDeviceTest, ResponseLargerThanGuestBufferIsAnError) {
+  auto done = send(queueCommand(w::VIRTIO_VIDEO_CMD_QUERY_CAPABILITY,
+                                w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 0), 64);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].response.size(), 8u);
+  EXPECT_EQ(typeOf(done[0]), w::VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
+}
+
+TEST_F(VideoDeviceTest, StreamCommandsOnUnknownStream) {
+  for (uint32_t type : {w::VIRTIO_VIDEO_CMD_QUEUE_CLEAR, w::VIRTIO_VIDEO_CMD_GET_PARAMS_EXT,
+                        w::VIRTIO_VIDEO_CMD_RESOURCE_DESTROY_ALL, w::VIRTIO_VIDEO_CMD_GET_PARAMS}) {
+    EXPECT_EQ(sendForType(queueCommand(type, w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 9)),
+              w::VIRTIO_VIDEO_RESP_ERR_INVALID_STREAM_ID);
+  }
+  EXPECT_EQ(sendForType(toBytes(w::virtio_video_cmd_hdr{w::VIRTIO_VIDEO_CMD_STREAM_DESTROY, 9})),
+            w::VIRTIO_VIDEO_RESP_ERR_INVALID_STREAM_ID);
+  EXPECT_EQ(sendForType(toBytes(w::virtio_video_cmd_hdr{w::VIRTIO_VIDEO_CMD_STREAM_DRAIN, 9})),
+            w::VIRTIO_VIDEO_RESP_ERR_INVALID_STREAM_ID);
+}
+
+TEST_F(VideoDeviceTest, StreamCreateChecks) {
+  EXPECT_EQ(sendForType(createStream()), w::VIRTIO_VIDEO_RESP_OK_NODATA);
+  EXPECT_EQ(sendForType(createStream()), w::VIRTIO_VIDEO_RESP_ERR_INVALID_STREAM_ID);
+  EXPECT_EQ(sendForType(createStream(2, w::VIRTIO_VIDEO_FORMAT_MPEG2)),
+            w::VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
+  for (uint32_t id = 2; id <= 4; ++id) {
+    EXPECT_EQ(sendForType(createStream(id)), w::VIRTIO_VIDEO_RESP_OK_NODATA);
+  }
+  EXPECT_EQ(sendForType(createStream(5)), w::VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY);
+}
+
+TEST_F(VideoDeviceTest, OpenTimeParamsAreValidForTheGuest) {
+  ASSERT_EQ(sendForType(createStream()), w::VIRTIO_VIDEO_RESP_OK_NODATA);
+  auto in = getParams(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT);
+  EXPECT_EQ(in.base.queue_type, w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT);
+  EXPECT_EQ(in.base.format, w::VIRTIO_VIDEO_FORMAT_H264);
+  EXPECT_EQ(in.base.num_planes, 1u);
+  EXPECT_GT(in.base.plane_formats[0].plane_size, 0u);
+  EXPECT_EQ(in.base.plane_formats[0].stride, 0u);
+  EXPECT_EQ(in.resource_type, w::VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT);
+  auto out = getParams(w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT);
+  EXPECT_EQ(out.base.queue_type, w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT);
+  EXPECT_EQ(out.base.format, w::VIRTIO_VIDEO_FORMAT_NV12);
+  EXPECT_EQ(out.base.num_planes, 2u);
+  EXPECT_GE(out.base.plane_formats[0].stride, out.base.frame_width);
+  EXPECT_EQ(out.base.plane_formats[1].plane_size, out.base.plane_formats[0].plane_size / 2);
+  EXPECT_LE(out.base.min_buffers, 4u);
+  EXPECT_GT(out.base.crop.width, 0u);
+}
+
+TEST_F(VideoDeviceTest, SetParamsSanitizesJunk) {
+  ASSERT_EQ(sendForType(createStream()), w::VIRTIO_VIDEO_RESP_OK_NODATA);
+  w::virtio_video_set_params_ext junk;
+  std::memset(&junk, 0xff, sizeof(junk));
+  junk.hdr = {w::VIRTIO_VIDEO_CMD_SET_PARAMS_EXT, kStream};
+  junk.params.base.queue_type = w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT;
+  EXPECT_EQ(sendForType(toBytes(junk)), w::VIRTIO_VIDEO_RESP_OK_NODATA);
+  auto out = getParams(w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT);
+  EXPECT_EQ(out.base.format, w::VIRTIO_VIDEO_FORMAT_NV12);
+  EXPECT_EQ(out.base.frame_width, 640u);
+  EXPECT_EQ(out.resource_type, w::VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT);
+  // I420 chosen by the guest gives three planes.
+  w::virtio_video_set_params_ext set{};
+  set.hdr = {w::VIRTIO_VIDEO_CMD_SET_PARAMS_EXT, kStream};
+  set.params.base.queue_type = w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT;
+  set.params.base.format = w::VIRTIO_VIDEO_FORMAT_YUV420;
+  set.params.resource_type = w::VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
+  EXPECT_EQ(sendForType(toBytes(set)), w::VIRTIO_VIDEO_RESP_OK_NODATA);
+  out = getParams(w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT);
+  EXPECT_EQ(out.base.format, w::VIRTIO_VIDEO_FORMAT_YUV420);
+  EXPECT_EQ(out.base.num_planes, 3u);
+  EXPECT_EQ(out.resource_type, w::VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES);
+}
+
+TEST_F(VideoDeviceTest, ResourceCreateRejectsBadGuestRanges) {
+  startStream();
+  struct Case {
+    const char* name;
+    uint64_t gpa;
+    uint32_t len;
+  } cases[] = {
+      {"below RAM", 0x1000, 4096},
+      {"past the end", ram_.base + ram_.size - 4096, 8192},
+      {"zero length", ram_.base, 0},
+      {"wraps 2^64", ~0ull - 100, 4096},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(sendForType(resourceCreate(w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, 1, c.gpa, c.len)),
+              w::VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER)
+        << c.name;
+  }
+}
+
+TEST_F(VideoDeviceTest, DecodeFlowThroughTheStateMachine) {
+  startStream();
+  // The input bytes are copied out of guest memory at queue time.
+  std::memcpy(ram_.host(ram_.base + (1 << 20)), "\x00\x00\x01\x65", 4);
+  EXPECT_TRUE(send(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 100, 1234, 4)).empty());
+  const uint64_t inputTag = lastTag();
+  auto* session = backend_->lastSession;
+  ASSERT_NE(session, nullptr);
+  ASSERT_EQ(session->decoded.size(), 1u);
+  EXPECT_EQ(session->decoded[0].bytes, (std::vector<uint8_t>{0, 0, 1, 0x65}));
+  EXPECT_EQ(session->decoded[0].timestamp, 1234u);
+  // Input queued twice is refused.
+  EXPECT_EQ(sendForType(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 100, 1, 4)),
+            w::VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
+
+  emit(codecs::InputDone{session->decoded[0].inputId});
+  auto done = device_->takeCompletions();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].tag, inputTag);
+  EXPECT_EQ(typeOf(done[0]), w::VIRTIO_VIDEO_RESP_OK_RESOURCE_QUEUE);
+
+  // Resolution known: the event waits in the device until the transport takes it.
+  emit(codecs::FormatChanged{{320, 240, {0, 0, 320, 240}, 6}});
+  ASSERT_TRUE(device_->hasPendingEvents());
+  auto event = device_->popEvent();
+  EXPECT_EQ(event.event_type, w::VIRTIO_VIDEO_EVENT_DECODER_RESOLUTION_CHANGED);
+  EXPECT_EQ(event.stream_id, kStream);
+  auto out = getParams(w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT);
+  EXPECT_EQ(out.base.frame_width, 320u);
+  EXPECT_EQ(out.base.crop.height, 240u);
+  EXPECT_EQ(out.base.min_buffers, 6u);
+  const uint32_t frameBytes = out.base.plane_formats[0].plane_size + out.base.plane_formats[1].plane_size;
+
+  ASSERT_EQ(sendForType(resourceCreate(w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, 1, ram_.base + (4 << 20), frameBytes)),
+            w::VIRTIO_VIDEO_RESP_OK_NODATA);
+  EXPECT_TRUE(send(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, 1, 0, 0)).empty());
+  const uint64_t outputTag = lastTag();
+  ASSERT_TRUE(session->layout.has_value());
+  EXPECT_EQ(session->layout->visible.width, 320u);
+  ASSERT_EQ(session->outputs.size(), 1u);
+  EXPECT_EQ(session->outputs[0].resourceId, 1u);
+
+  emit(codecs::PictureReady{1, 1234, false, false, 0});
+  done = device_->takeCompletions();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].tag, outputTag);
+  auto resp = readWire<w::virtio_video_resource_queue_resp>(done[0].response);
+  EXPECT_EQ(resp->timestamp, 1234u);
+  EXPECT_EQ(resp->flags, 0u);
+  EXPECT_EQ(resp->size, frameBytes);
+
+  // Drain: EOS on an extra empty buffer, then the drain answer.
+  session->outputs.clear();
+  EXPECT_TRUE(send(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, 1, 0, 0)).empty());
+  EXPECT_TRUE(send(toBytes(w::virtio_video_cmd_hdr{w::VIRTIO_VIDEO_CMD_STREAM_DRAIN, kStream})).empty());
+  const uint64_t drainTag = lastTag();
+  EXPECT_EQ(session->flushes, 1);
+  emit(codecs::PictureReady{1, 0, false, true, 0});
+  emit(codecs::FlushDone{});
+  done = device_->takeCompletions();
+  ASSERT_EQ(done.size(), 2u);
+  resp = readWire<w::virtio_video_resource_queue_resp>(done[0].response);
+  EXPECT_EQ(resp->flags, w::VIRTIO_VIDEO_BUFFER_FLAG_EOS);
+  EXPECT_EQ(resp->size, 0u);
+  EXPECT_EQ(done[1].tag, drainTag);
+  EXPECT_EQ(typeOf(done[1]), w::VIRTIO_VIDEO_RESP_OK_NODATA);
+  EXPECT_EQ(device_->statistics().frames, 1u);
+}
+
+TEST_F(VideoDeviceTest, QueueClearOutputReturnsBuffersBeforeTheReply) {
+  startStream();
+  EXPECT_TRUE(send(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 100, 1, 16)).empty());
+  for (uint32_t id = 1; id <= 2; ++id) {
+    ASSERT_EQ(sendForType(resourceCreate(w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, id,
+                                         ram_.base + (id << 22), 1 << 20)),
+              w::VIRTIO_VIDEO_RESP_OK_NODATA);
+    EXPECT_TRUE(send(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, id, 0, 0)).empty());
+  }
+  auto done = send(queueCommand(w::VIRTIO_VIDEO_CMD_QUEUE_CLEAR, w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT));
+  ASSERT_EQ(done.size(), 3u);
+  for (int i = 0; i < 2; ++i) {
+    auto resp = readWire<w::virtio_video_resource_queue_resp>(done[i].response);
+    EXPECT_EQ(resp->hdr.type, w::VIRTIO_VIDEO_RESP_OK_RESOURCE_QUEUE);
+    EXPECT_EQ(resp->flags, w::VIRTIO_VIDEO_BUFFER_FLAG_ERR);
+  }
+  EXPECT_EQ(typeOf(done[2]), w::VIRTIO_VIDEO_RESP_OK_NODATA);
+  EXPECT_EQ(backend_->lastSession->clears, 1);
+  // The stream stays usable: the buffer can be queued again.
+  EXPECT_TRUE(send(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, 1, 0, 0)).empty());
+}
+
+TEST_F(VideoDeviceTest, QueueClearInputCompletesWhenTheDecoderReset) {
+  startStream();
+  EXPECT_TRUE(send(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 100, 5, 16)).empty());
+  EXPECT_TRUE(send(queueCommand(w::VIRTIO_VIDEO_CMD_QUEUE_CLEAR, w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT)).empty());
+  EXPECT_EQ(backend_->lastSession->resets, 1);
+  emit(codecs::ResetDone{{backend_->lastSession->decoded[0].inputId}});
+  auto done = device_->takeCompletions();
+  ASSERT_EQ(done.size(), 2u);
+  auto resp = readWire<w::virtio_video_resource_queue_resp>(done[0].response);
+  EXPECT_EQ(resp->flags, w::VIRTIO_VIDEO_BUFFER_FLAG_ERR);
+  EXPECT_EQ(typeOf(done[1]), w::VIRTIO_VIDEO_RESP_OK_NODATA);
+}
+
+TEST_F(VideoDeviceTest, StreamDestroyCompletesEverythingPending) {
+  startStream();
+  EXPECT_TRUE(send(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 100, 5, 16)).empty());
+  EXPECT_TRUE(send(toBytes(w::virtio_video_cmd_hdr{w::VIRTIO_VIDEO_CMD_STREAM_DRAIN, kStream})).empty());
+  auto done = send(toBytes(w::virtio_video_cmd_hdr{w::VIRTIO_VIDEO_CMD_STREAM_DESTROY, kStream}));
+  ASSERT_EQ(done.size(), 3u);  // input (ERR), drain (error), destroy (OK)
+  EXPECT_EQ(typeOf(done[2]), w::VIRTIO_VIDEO_RESP_OK_NODATA);
+  // The id can be reused at once.
+  EXPECT_EQ(sendForType(createStream()), w::VIRTIO_VIDEO_RESP_OK_NODATA);
+}
+
+TEST_F(VideoDeviceTest, WrongStateCommands) {
+  startStream();
+  // Drain before anything was decoded, queue of unknown resources, double destroy.
+  EXPECT_EQ(sendForType(toBytes(w::virtio_video_cmd_hdr{w::VIRTIO_VIDEO_CMD_STREAM_DRAIN, kStream})),
+            w::VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION);
+  EXPECT_EQ(sendForType(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 55, 0, 4)),
+            w::VIRTIO_VIDEO_RESP_ERR_INVALID_RESOURCE_ID);
+  EXPECT_EQ(sendForType(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, 55, 0, 0)),
+            w::VIRTIO_VIDEO_RESP_ERR_INVALID_RESOURCE_ID);
+  EXPECT_EQ(sendForType(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 100, 0, 1 << 20)),
+            w::VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER);
+  EXPECT_EQ(sendForType(toBytes(w::virtio_video_cmd_hdr{w::VIRTIO_VIDEO_CMD_STREAM_DESTROY, kStream})),
+            w::VIRTIO_VIDEO_RESP_OK_NODATA);
+  EXPECT_EQ(sendForType(toBytes(w::virtio_video_cmd_hdr{w::VIRTIO_VIDEO_CMD_STREAM_DESTROY, kStream})),
+            w::VIRTIO_VIDEO_RESP_ERR_INVALID_STREAM_ID);
+}
+
+TEST_F(VideoDeviceTest, ObjectResourcesWithoutResolverFailCleanly) {
+  ASSERT_EQ(sendForType(createStream()), w::VIRTIO_VIDEO_RESP_OK_NODATA);
+  w::virtio_video_resource_create cmd{};
+  cmd.hdr = {w::VIRTIO_VIDEO_CMD_RESOURCE_CREATE, kStream};
+  cmd.queue_type = w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT;
+  cmd.resource_id = 1;
+  cmd.planes_layout = w::VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER;
+  cmd.num_planes = 1;
+  cmd.num_entries[0] = 1;
+  auto bytes = toBytes(cmd);
+  bytes.resize(bytes.size() + 16);
+  EXPECT_EQ(sendForType(bytes), w::VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION);
+}
+
+TEST_F(VideoDeviceTest, ControlsAnswerFromCapabilities) {
+  ASSERT_EQ(sendForType(createStream()), w::VIRTIO_VIDEO_RESP_OK_NODATA);
+  w::virtio_video_get_control get{};
+  get.hdr = {w::VIRTIO_VIDEO_CMD_GET_CONTROL, kStream};
+  get.control = w::VIRTIO_VIDEO_CONTROL_PROFILE;
+  auto done = send(toBytes(get));
+  auto resp = readWire<w::virtio_video_get_control_resp>(done.at(0).response);
+  EXPECT_EQ(resp->hdr.type, w::VIRTIO_VIDEO_RESP_OK_GET_CONTROL);
+  EXPECT_EQ(resp->value, 0x100u);
+  get.control = w::VIRTIO_VIDEO_CONTROL_BITRATE;
+  EXPECT_EQ(sendForType(toBytes(get)), w::VIRTIO_VIDEO_RESP_ERR_UNSUPPORTED_CONTROL);
+
+  w::virtio_video_query_control query{};
+  query.hdr = {w::VIRTIO_VIDEO_CMD_QUERY_CONTROL, 0};
+  query.control = w::VIRTIO_VIDEO_CONTROL_LEVEL;
+  auto bytes = toBytes(query);
+  appendWire(bytes, w::virtio_video_query_control_format{w::VIRTIO_VIDEO_FORMAT_H264, {}});
+  done = send(bytes);
+  auto q = readWire<w::virtio_video_query_control_resp>(done.at(0).response);
+  EXPECT_EQ(q->num, 2u);
+  EXPECT_EQ(done[0].response.size(), 16u + 8);
+}
+
+TEST_F(VideoDeviceTest, ResetDropsEverything) {
+  startStream();
+  EXPECT_TRUE(send(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 100, 5, 16)).empty());
+  device_->reset();
+  EXPECT_TRUE(device_->takeCompletions().empty());
+  device_->setGuestMemory(ram_.memory);
+  EXPECT_EQ(sendForType(createStream()), w::VIRTIO_VIDEO_RESP_OK_NODATA);
+}
+
+}  // namespace
+}  // namespace vdec
