@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: MIT
+#include "codecs/ffmpeg_backend.h"
+
+#include <algorithm>
+#include <array>
+
+#include "codecs/ffmpeg_format.h"
+#include "codecs/ffmpeg_session.h"
+#include "vdec/base/logging.h"
+#include "vdec/protocol/virtio_video.h"
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+}
+
+namespace vdec::codecs {
+namespace {
+
+constexpr uint32_t kMinSize = 16;
+constexpr uint32_t kMaxSize = 8192;
+
+// libavcodec 5.1's VP8 decoder publishes no profile list; all four VP8 profiles are 8-bit 4:2:0
+// (they differ in loop filter and interpolation only).
+constexpr std::array<int, 4> kVp8Profiles = {0, 1, 2, 3};
+
+std::vector<uint32_t> virtioProfiles(CodedFormat format, const AVCodec& codec) {
+  std::vector<int> avProfiles;
+  if (codec.profiles != nullptr) {
+    for (const AVProfile* p = codec.profiles; p->profile != FF_PROFILE_UNKNOWN; ++p) {
+      avProfiles.push_back(p->profile);
+    }
+  } else if (format == CodedFormat::kVp8) {
+    avProfiles.assign(kVp8Profiles.begin(), kVp8Profiles.end());
+  }
+  std::vector<uint32_t> profiles;
+  for (int avProfile : avProfiles) {
+    const uint32_t profile = virtioProfile(format, avProfile);
+    if (profile != 0 && std::find(profiles.begin(), profiles.end(), profile) == profiles.end()) {
+      profiles.push_back(profile);
+    }
+  }
+  std::sort(profiles.begin(), profiles.end());
+  return profiles;
+}
+
+std::vector<uint32_t> h264Levels() {
+  std::vector<uint32_t> levels;
+  for (uint32_t level = wire::VIRTIO_VIDEO_LEVEL_H264_1_0;
+       level <= wire::VIRTIO_VIDEO_LEVEL_H264_5_1; ++level) {
+    levels.push_back(level);
+  }
+  return levels;
+}
+
+}  // namespace
+
+uint32_t virtioProfile(CodedFormat format, int avProfile) {
+  switch (format) {
+    case CodedFormat::kH264:
+      switch (avProfile) {
+        case FF_PROFILE_H264_BASELINE:
+        case FF_PROFILE_H264_CONSTRAINED_BASELINE:
+          return wire::VIRTIO_VIDEO_PROFILE_H264_BASELINE;
+        case FF_PROFILE_H264_MAIN:
+          return wire::VIRTIO_VIDEO_PROFILE_H264_MAIN;
+        case FF_PROFILE_H264_EXTENDED:
+          return wire::VIRTIO_VIDEO_PROFILE_H264_EXTENDED;
+        case FF_PROFILE_H264_HIGH:
+          return wire::VIRTIO_VIDEO_PROFILE_H264_HIGH;
+        default:
+          return 0;
+      }
+    case CodedFormat::kHevc:
+      switch (avProfile) {
+        case FF_PROFILE_HEVC_MAIN:
+          return wire::VIRTIO_VIDEO_PROFILE_HEVC_MAIN;
+        case FF_PROFILE_HEVC_MAIN_STILL_PICTURE:
+          return wire::VIRTIO_VIDEO_PROFILE_HEVC_MAIN_STILL_PICTURE;
+        default:
+          return 0;
+      }
+    case CodedFormat::kVp8:
+      if (avProfile >= 0 && avProfile <= 3) {
+        return wire::VIRTIO_VIDEO_PROFILE_VP8_PROFILE0 + static_cast<uint32_t>(avProfile);
+      }
+      return 0;
+    case CodedFormat::kVp9:
+      if (avProfile == FF_PROFILE_VP9_0) return wire::VIRTIO_VIDEO_PROFILE_VP9_PROFILE0;
+      return 0;
+  }
+  return 0;
+}
+
+std::vector<CodecCapability> FfmpegBackend::capabilities() const {
+  std::vector<CodecCapability> result;
+  for (CodedFormat format :
+       {CodedFormat::kH264, CodedFormat::kHevc, CodedFormat::kVp8, CodedFormat::kVp9}) {
+    const AVCodec* codec = avcodec_find_decoder(avCodecId(format));
+    if (codec == nullptr) {
+      logs::codecs().debug("ffmpeg: no decoder for {}", codedFormatName(format));
+      continue;
+    }
+    CodecCapability capability;
+    capability.format = format;
+    capability.profiles = virtioProfiles(format, *codec);
+    if (capability.profiles.empty()) {
+      logs::codecs().debug("ffmpeg: decoder {} has no 8-bit 4:2:0 profile", codec->name);
+      continue;
+    }
+    if (format == CodedFormat::kH264) capability.levels = h264Levels();
+    capability.minWidth = kMinSize;
+    capability.minHeight = kMinSize;
+    capability.maxWidth = kMaxSize;
+    capability.maxHeight = kMaxSize;
+    result.push_back(std::move(capability));
+  }
+  return result;
+}
+
+std::vector<buffers::PixelFormat> FfmpegBackend::outputFormats() const {
+  return {buffers::PixelFormat::kNv12, buffers::PixelFormat::kI420, buffers::PixelFormat::kYv12};
+}
+
+Result<std::unique_ptr<DecoderSession>> FfmpegBackend::createSession(
+    CodedFormat format, const SessionOptions& options) {
+  VDEC_ASSIGN_OR_RETURN(auto session, FfmpegSession::create(format, options));
+  return std::unique_ptr<DecoderSession>(std::move(session));
+}
+
+}  // namespace vdec::codecs

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: MIT
+#include "codecs/ffmpeg_format.h"
+
+#include <algorithm>
+
+extern "C" {
+#include <libavutil/error.h>
+#include <libavutil/pixdesc.h>
+}
+
+namespace vdec::codecs {
+
+AVCodecID avCodecId(CodedFormat format) {
+  switch (format) {
+    case CodedFormat::kH264:
+      return AV_CODEC_ID_H264;
+    case CodedFormat::kHevc:
+      return AV_CODEC_ID_HEVC;
+    case CodedFormat::kVp8:
+      return AV_CODEC_ID_VP8;
+    case CodedFormat::kVp9:
+      return AV_CODEC_ID_VP9;
+  }
+  return AV_CODEC_ID_NONE;
+}
+
+std::string avErrorString(int error) {
+  char text[AV_ERROR_MAX_STRING_SIZE] = {};
+  av_strerror(error, text, sizeof(text));
+  return text;
+}
+
+Status checkOutputPixelFormat(int pixelFormat) {
+  if (pixelFormat == AV_PIX_FMT_YUV420P || pixelFormat == AV_PIX_FMT_YUVJ420P) return okStatus();
+  const char* name = av_get_pix_fmt_name(static_cast<AVPixelFormat>(pixelFormat));
+  return makeError(ErrorCode::kUnsupported,
+                   "unsupported pixel format {} (only 8-bit 4:2:0 is advertised)",
+                   name != nullptr ? name : "unknown");
+}
+
+FrameGeometry frameGeometry(const AVFrame& frame) {
+  FrameGeometry geometry;
+  geometry.codedWidth = static_cast<uint32_t>(std::max(frame.width, 0));
+  geometry.codedHeight = static_cast<uint32_t>(std::max(frame.height, 0));
+  geometry.pixelFormat = frame.format;
+  // libavcodec already resets inconsistent crop fields to zero; clamp anyway so that the
+  // rectangle can never leave the coded picture.
+  const uint64_t left = std::min<uint64_t>(frame.crop_left, geometry.codedWidth);
+  const uint64_t right = std::min<uint64_t>(frame.crop_right, geometry.codedWidth - left);
+  const uint64_t top = std::min<uint64_t>(frame.crop_top, geometry.codedHeight);
+  const uint64_t bottom = std::min<uint64_t>(frame.crop_bottom, geometry.codedHeight - top);
+  geometry.visible = buffers::Rect{static_cast<uint32_t>(left), static_cast<uint32_t>(top),
+                                   static_cast<uint32_t>(geometry.codedWidth - left - right),
+                                   static_cast<uint32_t>(geometry.codedHeight - top - bottom)};
+  return geometry;
+}
+
+}  // namespace vdec::codecs

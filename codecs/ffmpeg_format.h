@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: MIT
+// Small libavcodec helpers shared by FfmpegBackend and FfmpegSession: codec ids, the output
+// pixel format check and the exact picture geometry of a decoded frame.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "buffers/frame_layout.h"
+#include "codecs/coded_format.h"
+#include "vdec/base/result.h"
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+}
+
+namespace vdec::codecs {
+
+AVCodecID avCodecId(CodedFormat format);
+
+// The text of a libav error code ("Invalid data found when processing input").
+std::string avErrorString(int error);
+
+// Succeeds for the formats we can write (8-bit 4:2:0 planar: yuv420p, yuvj420p); otherwise a
+// kUnsupported error whose message names the format.
+Status checkOutputPixelFormat(int pixelFormat);
+
+// Geometry of a decoded frame as the guest must see it. Decoding runs with apply_cropping = 0,
+// so the frame holds the whole coded picture and `visible` is its exact crop (libavcodec would
+// round an odd left/top crop when cropping itself).
+struct FrameGeometry {
+  uint32_t codedWidth = 0;
+  uint32_t codedHeight = 0;
+  int pixelFormat = -1;  // AVPixelFormat
+  buffers::Rect visible;
+  bool operator==(const FrameGeometry&) const = default;
+};
+
+FrameGeometry frameGeometry(const AVFrame& frame);
+
+}  // namespace vdec::codecs
