@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: MIT
+#include "virtio/command_event_device.h"
+
+#include "vdec/base/logging.h"
+
+namespace vdec::virtio {
+namespace {
+
+Virtqueue* queueAt(QueueTable queues, uint32_t index) {
+  return index < queues.size() ? queues[index] : nullptr;
+}
+
+}  // namespace
+
+void CommandEventDevice::onQueueKick(uint32_t index, QueueTable queues) {
+  if (index == kCommandQueue) {
+    if (Virtqueue* queue = queueAt(queues, kCommandQueue)) popCommands(*queue);
+  }
+  // An event-queue kick means new event buffers; a command may also have produced events.
+  flush(queues);
+}
+
+void CommandEventDevice::onNotify(QueueTable queues) {
+  processNotify();
+  flush(queues);
+}
+
+void CommandEventDevice::reset() {
+  resetDevice();
+  pending_.clear();
+  undelivered_.clear();
+}
+
+void CommandEventDevice::popCommands(Virtqueue& queue) {
+  bool completedAny = false;
+  for (;;) {
+    auto popped = queue.popChain();
+    if (!popped) {
+      SPDLOG_LOGGER_DEBUG(&logs::virtio(), "command queue: {}", popped.error().message);
+      break;
+    }
+    if (!*popped) break;
+    DescriptorChain& chain = **popped;
+    if (!chain.valid() || chain.writableBytes == 0) {
+      SPDLOG_LOGGER_DEBUG(&logs::virtio(), "command chain {} dropped: {}", chain.head,
+                          chain.valid() ? "no writable buffer" : chain.error);
+      queue.pushUsed(chain.head, 0);
+      completedAny = true;
+      continue;
+    }
+    auto request = gather(chain, maxRequestBytes_);
+    if (!request) {
+      SPDLOG_LOGGER_DEBUG(&logs::virtio(), "command chain {} dropped: {}", chain.head,
+                          request.error().message);
+      queue.pushUsed(chain.head, 0);
+      completedAny = true;
+      continue;
+    }
+    const uint64_t tag = nextTag_++;
+    const size_t capacity = chain.writableBytes;
+    pending_.emplace(tag, std::move(chain));
+    submitCommand(tag, *request, capacity);
+  }
+  if (completedAny) queue.notify();
+}
+
+void CommandEventDevice::flush(QueueTable queues) {
+  for (auto& response : takeResponses()) undelivered_.push_back(std::move(response));
+  if (Virtqueue* commands = queueAt(queues, kCommandQueue); commands && !undelivered_.empty()) {
+    for (const auto& response : undelivered_) {
+      auto it = pending_.find(response.tag);
+      if (it == pending_.end()) {
+        logs::virtio().warn("response for unknown tag {} dropped", response.tag);
+        continue;
+      }
+      const size_t written = scatter(it->second, response.bytes);
+      if (written < response.bytes.size()) {
+        logs::virtio().warn("response of {} bytes truncated to {}", response.bytes.size(), written);
+      }
+      commands->pushUsed(it->second.head, static_cast<uint32_t>(written));
+      pending_.erase(it);
+    }
+    undelivered_.clear();
+    commands->notify();
+  }
+  if (Virtqueue* events = queueAt(queues, kEventQueue)) {
+    if (deliverEvents(*events)) events->notify();
+  }
+}
+
+// Returns true if anything was pushed to the event queue.
+bool CommandEventDevice::deliverEvents(Virtqueue& queue) {
+  bool pushed = false;
+  while (hasPendingEvent() && queue.hasAvailable()) {
+    auto popped = queue.popChain();
+    if (!popped || !*popped) {
+      if (!popped) SPDLOG_LOGGER_DEBUG(&logs::virtio(), "event queue: {}", popped.error().message);
+      break;
+    }
+    DescriptorChain& chain = **popped;
+    pushed = true;
+    if (!chain.valid() || chain.writableBytes == 0) {
+      // Useless buffer: give it back and keep the event for the next one.
+      SPDLOG_LOGGER_DEBUG(&logs::virtio(), "event chain {} unusable", chain.head);
+      queue.pushUsed(chain.head, 0);
+      continue;
+    }
+    const std::vector<std::byte> event = popEvent();
+    const size_t written = scatter(chain, event);
+    queue.pushUsed(chain.head, static_cast<uint32_t>(written));
+  }
+  return pushed;
+}
+
+}  // namespace vdec::virtio

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: MIT
+// CommandEventDevice: the queue plumbing of a device with a command queue and an event queue.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <vector>
+
+#include "virtio/virtio_device.h"
+#include "virtio/virtqueue.h"
+
+namespace vdec::virtio {
+
+// virtio-video and virtio-media share this shape: queue 0 carries commands (readable request,
+// writable response), answered now or later; queue 1 carries device-writable event buffers.
+// This class turns descriptor chains into (tag, request bytes) calls and responses/events back
+// into used entries; a subclass supplies the device. Malformed chains, chains without a
+// writable part and requests over maxRequestBytes are completed with length 0 at once.
+//
+// Event buffers stay in the avail ring until an event is ready, so nothing is lost when the
+// ring is stopped and restarted. Responses that complete while the command queue is stopped
+// wait until it runs again. Thread: the server's loop thread (as VirtioDevice).
+class CommandEventDevice : public VirtioDevice {
+ public:
+  static constexpr uint32_t kCommandQueue = 0;
+  static constexpr uint32_t kEventQueue = 1;
+  static constexpr size_t kDefaultMaxRequestBytes = 4u << 20;
+
+  struct Response {
+    uint64_t tag = 0;
+    std::vector<std::byte> bytes;
+  };
+
+  explicit CommandEventDevice(size_t maxRequestBytes = kDefaultMaxRequestBytes)
+      : maxRequestBytes_(maxRequestBytes) {}
+
+  uint32_t numQueues() const final { return 2; }
+  void onQueueKick(uint32_t index, QueueTable queues) final;
+  void onNotify(QueueTable queues) final;
+  void reset() final;
+
+  [[nodiscard]] size_t pendingCommands() const { return pending_.size(); }
+
+ protected:
+  // One command; `tag` is unique while the command is pending. The request is a copy.
+  virtual void submitCommand(uint64_t tag, std::span<const std::byte> request,
+                             size_t responseCapacity) = 0;
+  // Responses ready since the last call, for tags given to submitCommand().
+  virtual std::vector<Response> takeResponses() = 0;
+  virtual bool hasPendingEvent() const = 0;
+  virtual std::vector<std::byte> popEvent() = 0;
+  // notifyFd() became readable.
+  virtual void processNotify() = 0;
+  // Forget every pending command and event.
+  virtual void resetDevice() = 0;
+
+ private:
+  void popCommands(Virtqueue& queue);
+  void flush(QueueTable queues);
+  bool deliverEvents(Virtqueue& queue);
+
+  size_t maxRequestBytes_;
+  uint64_t nextTag_ = 1;
+  std::map<uint64_t, DescriptorChain> pending_;  // by tag
+  std::vector<Response> undelivered_;            // completed while the command queue was stopped
+};
+
+}  // namespace vdec::virtio

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: MIT
+// vdec-device: the virtio-video decoder as a vhost-user back-end daemon.
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "codecs/ffmpeg_backend.h"
+#include "vdec/base/logging.h"
+#include "vdec/device_config.h"
+#include "vdec/video_device.h"
+#include "virtio/device_daemon.h"
+#include "virtio/vhost_user_server.h"
+
+namespace {
+
+using namespace vdec;  // NOLINT(google-build-using-namespace)
+
+constexpr const char* kDescription =
+    R"(vdec-device: virtio-video decoder (virtio id 31) as a vhost-user back-end.
+
+A VMM connects to the unix socket given with --socket-path and plugs the decoder into the guest
+as a virtio device with two queues (commands, events). The guest's virtio-video (v3 + ChromeOS
+extensions) V4L2 stateful decoder driver then decodes H.264, HEVC, VP8 and VP9 on the host with
+libavcodec. One front-end is served at a time; when it disconnects all device state is dropped
+and the daemon waits for the next one. Stop it with SIGTERM or SIGINT.
+
+Example with QEMU >= 10.2 (guest RAM must be shared with the daemon):
+  vdec-device --socket-path /run/vdec.sock &
+  qemu-system-x86_64 -machine q35,memory-backend=mem -m 2G \
+    -object memory-backend-memfd,id=mem,size=2G,share=on \
+    -chardev socket,id=vvd,path=/run/vdec.sock \
+    -device vhost-user-test-device-pci,chardev=vvd,virtio-id=31,num_vqs=2,vq_size=256,config_size=44 ...
+)";
+
+std::atomic<virtio::VhostUserServer*> gServer{nullptr};
+
+void onSignal(int) {
+  if (auto* server = gServer.load()) server->stop();
+}
+
+void installSignalHandlers() {
+  struct sigaction action {};
+  action.sa_handler = onSignal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+  signal(SIGPIPE, SIG_IGN);  // a vanished front-end must not kill us
+}
+
+std::shared_ptr<codecs::DecoderBackend> makeBackend(const std::string& name) {
+  // "auto" picks the best backend this build has; today that is FFmpeg software decoding.
+  (void)name;
+  return std::make_shared<codecs::FfmpegBackend>();
+}
+
+void printCapabilities() {
+  // vhost-user.json has no "video" backend type; this follows its shape.
+  std::puts("{\n  \"type\": \"video\"\n}");
+}
+
+void printProbe(const codecs::DecoderBackend& backend) {
+  fmt::print("backend: {}\n", backend.name());
+  for (const auto& cap : backend.capabilities()) {
+    fmt::print("  {}: {} profiles, {}x{} .. {}x{}\n", codecs::codedFormatName(cap.format),
+               cap.profiles.size(), cap.minWidth, cap.minHeight, cap.maxWidth, cap.maxHeight);
+  }
+  std::string formats;
+  for (auto format : backend.outputFormats()) {
+    if (!formats.empty()) formats += ", ";
+    formats += buffers::pixelFormatName(format);
+  }
+  fmt::print("  output formats: {}\n", formats);
+  fmt::print("  vaapi: not available in this build\n");
+}
+
+int serve(const std::string& socketPath, DeviceConfig config,
+          std::shared_ptr<codecs::DecoderBackend> backend) {
+  virtio::VideoDeviceAdapter adapter(
+      std::make_unique<VideoDevice>(std::move(config), std::move(backend)));
+  auto server = virtio::VhostUserServer::listen(socketPath, adapter);
+  if (!server) {
+    logs::virtio().error("cannot listen on {}: {}", socketPath, server.error().message);
+    return 1;
+  }
+  logs::virtio().info("listening on {}", socketPath);
+  gServer.store(server->get());
+  Status status = (*server)->run();
+  gServer.store(nullptr);
+  if (!status) {
+    logs::virtio().error("event loop failed: {}", status.error().message);
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{kDescription, "vdec-device"};
+  std::string socketPath;
+  std::string logLevel = "info";
+  std::string backendName = "auto";
+  bool probe = false;
+  bool capabilities = false;
+  DeviceConfig config;
+
+  app.add_option("--socket-path", socketPath, "unix socket to listen on for the front-end (VMM)");
+  app.add_option("--log-level", logLevel, "log level")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  app.add_option("--backend", backendName, "decoder backend")
+      ->check(CLI::IsMember({"auto", "ffmpeg"}))
+      ->capture_default_str();
+  app.add_option("--threads", config.decoderThreads, "decoder threads per stream (0 = automatic)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--max-streams", config.maxStreams, "streams open at once")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-resources", config.maxResourcesPerStream, "resources per stream queue")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-bitstream-bytes", config.maxBitstreamBytes, "bytes of one input buffer")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_flag("--print-capabilities", capabilities,
+               "print the vhost-user capabilities JSON and exit");
+  app.add_flag("--probe", probe, "print what this host can decode and exit");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    logs::setLevel(logLevel);
+    if (capabilities) {
+      printCapabilities();
+      return 0;
+    }
+    auto backend = makeBackend(backendName);
+    if (probe) {
+      printProbe(*backend);
+      return 0;
+    }
+    if (socketPath.empty()) {
+      std::fputs("--socket-path is required (see --help)\n", stderr);
+      return 2;
+    }
+    installSignalHandlers();
+    return serve(socketPath, std::move(config), std::move(backend));
+  } catch (const std::exception& e) {
+    logs::virtio().critical("fatal: {}", e.what());
+    return 1;
+  }
+}

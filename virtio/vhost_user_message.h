@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: MIT
+// VhostUserMessage: one framed vhost-user message, and sending/receiving it with fds.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "vdec/base/result.h"
+#include "vdec/base/unique_fd.h"
+#include "virtio/vhost_user_protocol.h"
+
+namespace vdec::virtio {
+
+struct VhostUserMessage {
+  vhost::VhostUserHeader header{};
+  std::vector<std::byte> payload;  // header.size bytes (empty when oversized)
+  std::vector<UniqueFd> fds;       // from the first recvmsg of the message (SCM_RIGHTS)
+  bool oversized = false;          // header.size > kMaxPayloadSize; payload not read
+
+  [[nodiscard]] bool needsReply() const {
+    return (header.flags & vhost::VHOST_USER_NEED_REPLY_MASK) != 0;
+  }
+};
+
+// Reads one message from a stream socket. nullopt: the peer closed the socket cleanly before a
+// header. Error: a read failed, the peer closed mid-message, or `timeout` passed between bytes.
+// An oversized message is returned with its header only; the stream is then out of sync.
+Result<std::optional<VhostUserMessage>> receiveMessage(int fd, std::chrono::milliseconds timeout);
+
+// Writes header + payload in one sendmsg, with fds attached to it (at most kMaxFdsPerMessage).
+// header.size is set from payload.
+Status sendMessage(int fd, vhost::VhostUserHeader header, std::span<const std::byte> payload,
+                   std::span<const int> fds = {});
+
+}  // namespace vdec::virtio

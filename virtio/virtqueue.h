@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+// Virtqueue: the device side of one split virtqueue living in shared guest memory.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "buffers/guest_memory.h"
+#include "vdec/base/result.h"
+
+namespace vdec::virtio {
+
+// One descriptor chain popped from the avail ring. The spans point into guest memory (kept
+// alive by `memory`); the guest may rewrite those bytes at any time, so copy before parsing.
+// A chain whose `error` is set is malformed: it carries no buffers, and the device must still
+// complete it with pushUsed(head, 0) so that the ring does not stall.
+struct DescriptorChain {
+  uint16_t head = 0;
+  std::vector<std::span<const std::byte>> readable;
+  std::vector<std::span<std::byte>> writable;
+  uint64_t readableBytes = 0;
+  uint64_t writableBytes = 0;
+  std::string error;  // empty for a well-formed chain
+  std::shared_ptr<const buffers::GuestMemory> memory;
+
+  [[nodiscard]] bool valid() const { return error.empty(); }
+};
+
+// Upper bound on the bytes one chain may describe (readable + writable).
+inline constexpr uint64_t kMaxChainBytes = 64ull << 20;
+
+// Where the front-end placed a ring (vhost-user SET_VRING_NUM/ADDR/BASE).
+struct VirtqueueLayout {
+  uint16_t size = 0;          // power of two, 1..32768
+  uint64_t descUserAddr = 0;  // front-end virtual addresses (translateUser)
+  uint64_t availUserAddr = 0;
+  uint64_t usedUserAddr = 0;
+  uint16_t nextAvail = 0;  // SET_VRING_BASE
+};
+
+// Thread: one thread at a time (the transport's loop thread). Holds a reference on the guest
+// memory it was built from. Borrows the call eventfd (see setCallFd()). We never offer
+// VIRTIO_RING_F_EVENT_IDX, so notify() always signals.
+class Virtqueue {
+ public:
+  // Translates and checks the three ring areas; reads the current used index from guest memory.
+  static Result<Virtqueue> create(std::shared_ptr<const buffers::GuestMemory> memory,
+                                  const VirtqueueLayout& layout);
+
+  // Pops the next available chain; nullopt when the ring is empty. An error means the avail
+  // ring itself is corrupt (index jump larger than the ring): nothing can be completed.
+  // A malformed chain is returned as a chain with `error` set.
+  Result<std::optional<DescriptorChain>> popChain();
+  // True if popChain() would return a chain (or an error).
+  [[nodiscard]] bool hasAvailable() const;
+
+  // Publishes head as used with writtenLen bytes written (release ordering).
+  void pushUsed(uint16_t head, uint32_t writtenLen);
+  // Signals the call eventfd, if any.
+  void notify() const;
+
+  // Borrowed: the fd must stay open while set; -1 disables notifications.
+  void setCallFd(int fd) { callFd_ = fd; }
+
+  [[nodiscard]] uint16_t size() const { return size_; }
+  // The next avail index to read: what GET_VRING_BASE reports.
+  [[nodiscard]] uint16_t nextAvail() const { return nextAvail_; }
+  [[nodiscard]] const VirtqueueLayout& layout() const { return layout_; }
+
+ private:
+  Virtqueue() = default;
+  uint16_t loadAvailIdx() const;
+  void walkChain(DescriptorChain& chain) const;
+
+  std::shared_ptr<const buffers::GuestMemory> memory_;
+  VirtqueueLayout layout_;
+  std::span<std::byte> desc_;
+  std::span<std::byte> avail_;
+  std::span<std::byte> used_;
+  uint16_t size_ = 0;
+  uint16_t nextAvail_ = 0;
+  uint16_t nextUsed_ = 0;
+  int callFd_ = -1;
+};
+
+// Copies the readable bytes of chain; fails if they exceed maxBytes.
+Result<std::vector<std::byte>> gather(const DescriptorChain& chain, size_t maxBytes);
+// Copies bytes into the writable buffers of chain, in order; returns how many fit.
+size_t scatter(const DescriptorChain& chain, std::span<const std::byte> bytes);
+
+}  // namespace vdec::virtio
