@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: MIT
+// DecodeRunner: one decode session driven the way the ChromeOS virtio-video guest driver and
+// v4l2-ctl drive the device: open, S_FMT, input buffers, capture set up only on
+// RESOLUTION_CHANGED, re-queue on every frame, STREAM_DRAIN + EOS, STREAMOFF/REQBUFS(0)/close.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "buffers/frame_layout.h"
+#include "buffers/guest_pages.h"
+#include "samples/harness/bitstream_reader.h"
+#include "samples/harness/frame_sink.h"
+#include "samples/harness/object_exporter.h"
+#include "samples/harness/video_driver.h"
+#include "vdec/base/result.h"
+
+namespace vdec::harness {
+
+// Backing of the output (CAPTURE) buffers.
+enum class OutputMemory {
+  kContiguous,  // guest pages, one run (vb2-dma-contig)
+  kScattered,   // guest pages, scattered runs (vb2-dma-sg)
+  kObject,      // virtio object: exporter buffer named by UUID (DMABUF from virtio-gpu)
+};
+
+std::string_view outputMemoryName(OutputMemory memory);  // "contig", "sg", "object"
+std::optional<OutputMemory> parseOutputMemory(std::string_view name);
+
+struct DecodeOptions {
+  uint32_t streamId = 1;
+  buffers::PixelFormat outputFormat = buffers::PixelFormat::kNv12;
+  OutputMemory memory = OutputMemory::kContiguous;
+  uint32_t inputBuffers = 4;   // v4l2-ctl's default
+  uint32_t outputBuffers = 4;  // v4l2-ctl's default, whatever min_buffers says
+  std::chrono::milliseconds idleTimeout{10000};
+};
+
+struct DecodeSummary {
+  uint64_t frames = 0;       // frames handed to the sink
+  uint64_t errorFrames = 0;  // output buffers returned with ERR while streaming
+  uint64_t inputErrors = 0;  // input buffers returned with ERR
+  uint32_t resolutionChanges = 0;
+  uint32_t errorEvents = 0;  // VIRTIO_VIDEO_EVENT_ERROR for the stream (decode then stops)
+  double seconds = 0;
+  double fps = 0;
+  std::string wholeMd5;
+  buffers::FrameLayout layout;  // the last output layout (format, coded size, crop)
+  bool gotEos = false;
+};
+
+// Borrows `driver` for its whole life. Runs on the caller's thread; single-threaded.
+class DecodeRunner {
+ public:
+  DecodeRunner(VideoDriver& driver, const DecodeOptions& options);
+  ~DecodeRunner();
+  DecodeRunner(const DecodeRunner&) = delete;
+  DecodeRunner& operator=(const DecodeRunner&) = delete;
+
+  // Decodes `input` on a fresh stream and tears the stream down again (also on failure).
+  // An EVENT_ERROR ends the decode early without failing: see DecodeSummary::errorEvents.
+  // Fails on a command error, a frame that cannot be read, or idleTimeout without activity.
+  Result<DecodeSummary> run(const BitstreamReader& input, FrameSink& sink);
+
+ private:
+  struct InputBuffer {
+    uint32_t id = 0;
+    buffers::GuestRange range;
+    bool queued = false;
+  };
+  struct OutputBuffer {
+    uint32_t id = 0;
+    std::vector<buffers::GuestRange> ranges;  // guest pages
+    std::optional<ExportedObject> object;     // virtio object
+    uint64_t size = 0;
+    bool queued = false;
+  };
+
+  Status openStream(const BitstreamReader& input);
+  Status decodeLoop(const BitstreamReader& input, FrameSink& sink);
+  Status feedInputs(const BitstreamReader& input);
+  Status handleActivity(const Activity& activity, FrameSink& sink, bool clearingOutputs);
+  Status handleOutput(const QueueCompletion& completion, FrameSink& sink, bool clearingOutputs);
+  Status setupCapture(FrameSink& sink);
+  Status allocateOutputs(uint64_t size);
+  void releaseOutputs();
+  Status readFrame(const OutputBuffer& buffer, FrameSink& sink);
+  Status closeStream();
+  std::string pendingDescription(const BitstreamReader& input) const;
+
+  VideoDriver& driver_;
+  DecodeOptions options_;
+  wire::virtio_video_params_ext inParams_{};
+  wire::virtio_video_params_ext outParams_{};
+  buffers::FrameLayout layout_;
+  bool haveLayout_ = false;
+  std::vector<InputBuffer> inputs_;
+  std::vector<OutputBuffer> outputs_;
+  std::vector<wire::virtio_video_event> pendingEvents_;
+  std::vector<std::byte> frameBytes_;
+  size_t nextUnit_ = 0;
+  bool inputStreaming_ = false;
+  bool captureStreaming_ = false;
+  bool drainSent_ = false;
+  bool drainDone_ = false;
+  bool streamOpen_ = false;
+  bool stopped_ = false;  // EVENT_ERROR: stop feeding and re-queueing
+  DecodeSummary summary_;
+};
+
+}  // namespace vdec::harness

@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: MIT
+// vdec-harness: plays VMM + ChromeOS guest driver against a running vdec-device: decodes a
+// bitstream, runs a conformance manifest, or lists the device's capabilities.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "codecs/coded_format.h"
+#include "samples/harness/bitstream_reader.h"
+#include "samples/harness/conformance_manifest.h"
+#include "samples/harness/conformance_runner.h"
+#include "samples/harness/decode_capabilities.h"
+#include "samples/harness/decode_runner.h"
+#include "samples/harness/frame_sink.h"
+#include "samples/harness/object_exporter.h"
+#include "samples/harness/video_driver.h"
+#include "vdec/base/logging.h"
+
+namespace vdec::harness {
+namespace {
+
+struct CommonOptions {
+  std::string socketPath;
+  std::string logLevel = "warn";
+  std::string outputFormat = "nv12";
+  std::string memory = "contig";
+  uint32_t outputBuffers = 4;
+  uint32_t inputBuffers = 4;
+};
+
+struct DecodeCliOptions {
+  std::string input;
+  std::string codec;
+  int64_t chunkBytes = -1;
+  std::string framesMd5;
+  std::string rawOut;
+  std::string dumpFormat = "yuv420p";
+  std::string png;
+  uint64_t pngFrame = 0;
+  std::string expectMd5;
+};
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "vdec-harness: %s\n", message.c_str());
+  return 1;
+}
+
+Result<std::unique_ptr<VideoDriver>> connect(const CommonOptions& common) {
+  DriverOptions options;
+  options.socketPath = common.socketPath;
+  auto driver = VideoDriver::connect(options);
+  if (!driver)
+    return makeError(driver.error().code, "cannot drive the device at {}: {}", common.socketPath,
+                     driver.error().message);
+  return driver;
+}
+
+Result<DecodeOptions> decodeOptions(const CommonOptions& common) {
+  DecodeOptions options;
+  auto format = buffers::parsePixelFormat(common.outputFormat);
+  if (!format)
+    return makeError(ErrorCode::kInvalidParameter, "unknown --output-format {}",
+                     common.outputFormat);
+  auto memory = parseOutputMemory(common.memory);
+  if (!memory) return makeError(ErrorCode::kInvalidParameter, "unknown --memory {}", common.memory);
+  options.outputFormat = *format;
+  options.memory = *memory;
+  options.outputBuffers = common.outputBuffers;
+  options.inputBuffers = common.inputBuffers;
+  return options;
+}
+
+std::string memoryText(OutputMemory memory, VideoDriver& driver) {
+  switch (memory) {
+    case OutputMemory::kContiguous:
+      return "guest pages (contig)";
+    case OutputMemory::kScattered:
+      return "guest pages (sg)";
+    case OutputMemory::kObject:
+      return driver.exporter().usesDmaBuf() ? "virtio objects (dma-buf)" : "virtio objects (memfd)";
+  }
+  return "?";
+}
+
+// --expect-md5 FILE: per-frame md5s (one per frame), or one whole-output md5.
+std::string checkExpected(const std::string& path, const FrameSink& sink) {
+  auto md5s = loadFrameMd5s(path);
+  if (!md5s) return md5s.error().message;
+  const auto& got = sink.frameMd5s();
+  if (md5s->size() == 1 && got.size() != 1)
+    return sink.wholeMd5() == md5s->front()
+               ? std::string()
+               : fmt::format("whole-output md5 {}, expected {}", sink.wholeMd5(), md5s->front());
+  for (size_t i = 0; i < std::min(got.size(), md5s->size()); ++i)
+    if (got[i] != (*md5s)[i])
+      return fmt::format("frame {}: md5 {}, expected {}", i, got[i], (*md5s)[i]);
+  if (got.size() != md5s->size())
+    return fmt::format("{} frames, expected {}", got.size(), md5s->size());
+  return {};
+}
+
+int runDecode(const CommonOptions& common, const DecodeCliOptions& cli) {
+  BitstreamOptions bitstream;
+  if (!cli.codec.empty()) {
+    bitstream.codec = codecs::parseCodedFormat(cli.codec);
+    if (!bitstream.codec) return fail("unknown --codec " + cli.codec);
+  }
+  if (cli.chunkBytes >= 0) bitstream.chunkBytes = static_cast<uint64_t>(cli.chunkBytes);
+  auto input = BitstreamReader::open(cli.input, bitstream);
+  if (!input) return fail(input.error().message);
+
+  FrameSinkOptions sinkOptions;
+  auto dumpFormat = parseDumpFormat(cli.dumpFormat);
+  if (!dumpFormat) return fail("unknown --dump-format " + cli.dumpFormat);
+  sinkOptions.dumpFormat = *dumpFormat;
+  sinkOptions.rawOutPath = cli.rawOut;
+  sinkOptions.framesMd5Path = cli.framesMd5;
+  sinkOptions.pngPath = cli.png;
+  sinkOptions.pngFrame = cli.pngFrame;
+  auto sink = FrameSink::create(sinkOptions);
+  if (!sink) return fail(sink.error().message);
+
+  auto options = decodeOptions(common);
+  if (!options) return fail(options.error().message);
+  auto driver = connect(common);
+  if (!driver) return fail(driver.error().message);
+
+  logs::harness().info("{}: {} {}, {} units", cli.input, codecs::codedFormatName(input->codec()),
+                       input->description(), input->units().size());
+  DecodeRunner runner(**driver, *options);
+  auto summary = runner.run(*input, *sink);
+  if (!summary) return fail(summary.error().message);
+  if (auto finished = sink->finish(); !finished) return fail(finished.error().message);
+
+  const buffers::Rect& visible = summary->layout.visible;
+  std::printf(
+      "decoded %llu frames %ux%u %s in %.2f s (%.0f fps), output %s in %s, "
+      "whole-output md5 %s (%s)\n",
+      static_cast<unsigned long long>(summary->frames), visible.width, visible.height,
+      std::string(codecs::codedFormatName(input->codec())).c_str(), summary->seconds, summary->fps,
+      std::string(buffers::pixelFormatName(options->outputFormat)).c_str(),
+      memoryText(options->memory, **driver).c_str(), summary->wholeMd5.c_str(),
+      std::string(dumpFormatName(*dumpFormat)).c_str());
+  if (summary->resolutionChanges > 1 || summary->errorFrames > 0 || summary->inputErrors > 0)
+    std::printf("  %u resolution changes, %llu error frames, %llu input errors\n",
+                summary->resolutionChanges, static_cast<unsigned long long>(summary->errorFrames),
+                static_cast<unsigned long long>(summary->inputErrors));
+  if (summary->errorEvents > 0) return fail("the device reported an error event for the stream");
+  if (!cli.expectMd5.empty()) {
+    std::string mismatch = checkExpected(cli.expectMd5, *sink);
+    if (!mismatch.empty()) return fail("output differs from " + cli.expectMd5 + ": " + mismatch);
+    std::printf("  matches %s\n", cli.expectMd5.c_str());
+  }
+  return 0;
+}
+
+int runConformance(const CommonOptions& common, const std::string& manifestPath,
+                   const std::string& filter) {
+  auto manifest = ConformanceManifest::load(manifestPath);
+  if (!manifest) return fail(manifest.error().message);
+  auto options = decodeOptions(common);
+  if (!options) return fail(options.error().message);
+  auto driver = connect(common);
+  if (!driver) return fail(driver.error().message);
+  ConformanceRunner runner(**driver, ConformanceOptions{*options, filter});
+  auto report = runner.run(*manifest, stdout);
+  if (!report) return fail(report.error().message);
+  return report->failed > 0 ? 1 : 0;
+}
+
+int runQuery(const CommonOptions& common) {
+  auto driver = connect(common);
+  if (!driver) return fail(driver.error().message);
+  const wire::virtio_video_config& config = (*driver)->config();
+  std::string name(
+      reinterpret_cast<const char*>(config.device_name),
+      strnlen(reinterpret_cast<const char*>(config.device_name), sizeof(config.device_name)));
+  std::printf("device \"%s\" version %u, max_caps_length %u, max_resp_length %u, features %#llx\n",
+              name.c_str(), config.version, config.max_caps_length, config.max_resp_length,
+              static_cast<unsigned long long>((*driver)->negotiatedFeatures()));
+  DecodeCapabilities caps[2];
+  const uint32_t queues[2] = {wire::VIRTIO_VIDEO_QUEUE_TYPE_INPUT,
+                              wire::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT};
+  for (int q = 0; q < 2; ++q) {
+    auto response = (*driver)->queryCapability(queues[q]);
+    if (!response) return fail("QUERY_CAPABILITY: " + response.error().message);
+    auto parsed = DecodeCapabilities::parse(*response);
+    if (!parsed) return fail(parsed.error().message);
+    caps[q] = std::move(*parsed);
+  }
+  std::printf("input (coded) formats:\n%s", caps[0].describe(caps[1]).c_str());
+  std::printf("output (raw) formats:\n%s", caps[1].describe(caps[0]).c_str());
+  return 0;
+}
+
+int harnessMain(int argc, char** argv) {
+  CLI::App app{
+      "vdec-harness: plays the VMM and the ChromeOS virtio-video guest driver against a running "
+      "vdec-device (vhost-user), the way v4l2-ctl drives a stateful decoder."};
+  app.require_subcommand(1);
+  CommonOptions common;
+  app.add_option("--socket-path", common.socketPath, "vhost-user socket of vdec-device")
+      ->required();
+  app.add_option("--log-level", common.logLevel, "trace|debug|info|warn|error|critical|off")
+      ->capture_default_str();
+
+  auto addStreamOptions = [&common](CLI::App* command) {
+    command
+        ->add_option("--output-format", common.outputFormat,
+                     "raw format asked of the device: nv12|i420|yv12")
+        ->capture_default_str();
+    command
+        ->add_option("--memory", common.memory,
+                     "output buffers: contig (guest pages, one run), sg (scattered guest "
+                     "pages), object (virtio objects from the UUID exporter)")
+        ->capture_default_str();
+    command->add_option("--output-buffers", common.outputBuffers, "capture buffers (v4l2-ctl: 4)")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 32));
+    command->add_option("--input-buffers", common.inputBuffers, "bitstream buffers (v4l2-ctl: 4)")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 32));
+  };
+
+  DecodeCliOptions decode;
+  CLI::App* decodeCmd =
+      app.add_subcommand("decode", "decode one bitstream and report frames, fps and md5s");
+  decodeCmd
+      ->add_option("INPUT", decode.input,
+                   "Annex-B H.264/HEVC file (.264 .h264 .jsv .avc .26l .265 .h265 .hevc "
+                   ".bit), or a container (IVF, WebM/Matroska, MP4)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  decodeCmd->add_option("--codec", decode.codec,
+                        "h264|hevc|vp8|vp9 (raw streams with unknown extensions)");
+  addStreamOptions(decodeCmd);
+  decodeCmd->add_option("--chunk-bytes", decode.chunkBytes,
+                        "Annex-B input cut every N bytes, 0 = whole file in one buffer (default: "
+                        "whole file up to 4 MiB, else 1 MiB chunks)");
+  decodeCmd->add_option("--frames-md5", decode.framesMd5, "write one md5 per frame, one per line");
+  decodeCmd->add_option("--raw-out", decode.rawOut, "append every visible frame to this raw file");
+  decodeCmd
+      ->add_option("--dump-format", decode.dumpFormat, "format of --raw-out and md5s: yuv420p|nv12")
+      ->capture_default_str();
+  decodeCmd->add_option("--png", decode.png, "write one frame as PNG (rgb24)");
+  decodeCmd->add_option("--png-frame", decode.pngFrame, "which frame --png writes, from 0")
+      ->capture_default_str();
+  decodeCmd
+      ->add_option("--expect-md5", decode.expectMd5,
+                   "compare with a .json (md5_checksums) or .md5 file: one md5 per frame, or "
+                   "a single whole-output md5; exit 1 on mismatch")
+      ->check(CLI::ExistingFile);
+
+  std::string manifest;
+  std::string filter;
+  CLI::App* conformanceCmd = app.add_subcommand(
+      "conformance", "run the vectors of a manifest.tsv and print PASS/FAIL per vector");
+  conformanceCmd->add_option("MANIFEST", manifest, "manifest.tsv (file paths relative to it)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  addStreamOptions(conformanceCmd);
+  conformanceCmd->add_option("--filter", filter, "only vectors whose name matches this regex");
+
+  CLI::App* queryCmd =
+      app.add_subcommand("query", "print the device's capabilities (QUERY_CAPABILITY)");
+
+  CLI11_PARSE(app, argc, argv);
+  if (!logs::setLevel(common.logLevel)) return fail("unknown --log-level " + common.logLevel);
+  if (*decodeCmd) return runDecode(common, decode);
+  if (*conformanceCmd) return runConformance(common, manifest, filter);
+  if (*queryCmd) return runQuery(common);
+  return 1;
+}
+
+}  // namespace
+}  // namespace vdec::harness
+
+int main(int argc, char** argv) {
+  try {
+    return vdec::harness::harnessMain(argc, argv);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "vdec-harness: fatal: %s\n", error.what());
+    return 1;
+  }
+}

@@ -1,0 +1,662 @@
+// SPDX-License-Identifier: MIT
+// VideoDriver: VMM start-up plus the ChromeOS virtio-video guest driver's command path.
+#include "samples/harness/video_driver.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <functional>
+
+#include "samples/harness/driver_virtqueue.h"
+#include "samples/harness/object_exporter.h"
+#include "samples/harness/vhost_user_frontend.h"
+#include "vdec/base/logging.h"
+#include "vdec/base/wire.h"
+
+namespace vdec::harness {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using buffers::GuestRange;
+
+constexpr uint64_t kPageSize = 4096;
+constexpr char kStreamTag[] = "vdec-harness";
+
+// Response buffer sizes of the guest driver (guest-driver.md §1).
+constexpr size_t kRespDefault = 8;
+constexpr size_t kRespGetParamsExt = sizeof(wire::virtio_video_get_params_ext_resp);   // 128
+constexpr size_t kRespResourceQueue = sizeof(wire::virtio_video_resource_queue_resp);  // 24
+constexpr size_t kRespGetControl = sizeof(wire::virtio_video_get_control_resp);        // 16
+
+const char* commandName(uint32_t type) {
+  switch (type) {
+    case wire::VIRTIO_VIDEO_CMD_QUERY_CAPABILITY:
+      return "QUERY_CAPABILITY";
+    case wire::VIRTIO_VIDEO_CMD_STREAM_CREATE:
+      return "STREAM_CREATE";
+    case wire::VIRTIO_VIDEO_CMD_STREAM_DESTROY:
+      return "STREAM_DESTROY";
+    case wire::VIRTIO_VIDEO_CMD_STREAM_DRAIN:
+      return "STREAM_DRAIN";
+    case wire::VIRTIO_VIDEO_CMD_RESOURCE_CREATE:
+      return "RESOURCE_CREATE";
+    case wire::VIRTIO_VIDEO_CMD_RESOURCE_QUEUE:
+      return "RESOURCE_QUEUE";
+    case wire::VIRTIO_VIDEO_CMD_RESOURCE_DESTROY_ALL:
+      return "RESOURCE_DESTROY_ALL";
+    case wire::VIRTIO_VIDEO_CMD_QUEUE_CLEAR:
+      return "QUEUE_CLEAR";
+    case wire::VIRTIO_VIDEO_CMD_GET_PARAMS:
+      return "GET_PARAMS";
+    case wire::VIRTIO_VIDEO_CMD_SET_PARAMS:
+      return "SET_PARAMS";
+    case wire::VIRTIO_VIDEO_CMD_QUERY_CONTROL:
+      return "QUERY_CONTROL";
+    case wire::VIRTIO_VIDEO_CMD_GET_CONTROL:
+      return "GET_CONTROL";
+    case wire::VIRTIO_VIDEO_CMD_SET_CONTROL:
+      return "SET_CONTROL";
+    case wire::VIRTIO_VIDEO_CMD_GET_PARAMS_EXT:
+      return "GET_PARAMS_EXT";
+    case wire::VIRTIO_VIDEO_CMD_SET_PARAMS_EXT:
+      return "SET_PARAMS_EXT";
+    default:
+      return "command";
+  }
+}
+
+std::optional<ErrorCode> errorCodeOfResponse(uint32_t type) {
+  switch (type) {
+    case wire::VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION:
+      return ErrorCode::kInvalidOperation;
+    case wire::VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY:
+      return ErrorCode::kOutOfMemory;
+    case wire::VIRTIO_VIDEO_RESP_ERR_INVALID_STREAM_ID:
+      return ErrorCode::kInvalidStreamId;
+    case wire::VIRTIO_VIDEO_RESP_ERR_INVALID_RESOURCE_ID:
+      return ErrorCode::kInvalidResourceId;
+    case wire::VIRTIO_VIDEO_RESP_ERR_INVALID_PARAMETER:
+      return ErrorCode::kInvalidParameter;
+    case wire::VIRTIO_VIDEO_RESP_ERR_UNSUPPORTED_CONTROL:
+      return ErrorCode::kUnsupported;
+    default:
+      return std::nullopt;
+  }
+}
+
+template <typename T>
+std::span<const std::byte> asBytes(const T& value) {
+  return std::as_bytes(std::span(&value, 1));
+}
+
+wire::virtio_video_queue_cmd queueCommand(uint32_t type, uint32_t streamId, uint32_t queueType) {
+  wire::virtio_video_queue_cmd cmd{};
+  cmd.hdr = {type, streamId};
+  cmd.queue_type = queueType;
+  return cmd;
+}
+
+}  // namespace
+
+struct VideoDriver::Impl {
+  // What a command in flight was about (the guest driver's vbuf bookkeeping).
+  struct Pending {
+    uint32_t type = 0;
+    uint32_t streamId = 0;
+    uint32_t queueType = 0;
+    uint32_t resourceId = 0;
+    bool async = false;
+    bool abandoned = false;           // its synchronous caller timed out
+    std::vector<GuestRange> buffers;  // request, [entries], response
+    GuestRange response{};
+  };
+  struct Done {
+    uint32_t usedLen = 0;
+    std::vector<std::byte> response;  // the whole response buffer, as the guest reads it
+    size_t queuedAhead = 0;           // QUEUE_CLEAR: RESOURCE_QUEUEs of its queue still in flight
+  };
+
+  // Declaration order = reverse destruction order: the socket closes first, RAM goes last.
+  DriverOptions options;
+  GuestRam ram;
+  std::unique_ptr<ObjectExporter> exporter;
+  std::optional<DriverVirtqueue> control;
+  std::optional<DriverVirtqueue> event;
+  UniqueFd errFds[2];
+  wire::virtio_video_config config{};
+  uint64_t features = 0;
+  std::map<uint16_t, GuestRange> eventBuffers;  // event queue head -> its 8-byte buffer
+  std::map<uint16_t, Pending> pending;          // control queue head -> command
+  std::map<uint16_t, Done> done;                // completed synchronous commands
+  Activity activity;
+  std::vector<GuestRange> pagePool;  // free single-page command buffers
+  std::string failure;               // set once the connection is unusable
+  std::unique_ptr<VhostUserFrontend> frontend;
+
+  Result<GuestRange> allocBuffer(size_t bytes);
+  void releaseBuffer(const GuestRange& range);
+  Status usable() const;
+  Result<uint16_t> submit(Pending meta, std::span<const std::byte> request,
+                          std::span<const std::byte> extra, size_t responseCapacity);
+  Status drainQueues();
+  Status handleControl(const UsedElem& used);
+  Status handleEvent(const UsedElem& used);
+  Result<bool> waitUntil(const std::function<bool()>& ready, Clock::time_point deadline);
+  Result<Done> execute(Pending meta, std::span<const std::byte> request,
+                       std::span<const std::byte> extra, size_t responseCapacity);
+  // execute() plus the response type check: error types become their ErrorCode.
+  Result<Done> command(Pending meta, std::span<const std::byte> request,
+                       std::span<const std::byte> extra, size_t responseCapacity,
+                       uint32_t expectedType);
+  // Marks the connection unusable (first reason wins) and returns the error to report.
+  Error fail(std::string reason);
+};
+
+Result<GuestRange> VideoDriver::Impl::allocBuffer(size_t bytes) {
+  if (bytes <= kPageSize) {
+    if (!pagePool.empty()) {
+      GuestRange range = pagePool.back();
+      pagePool.pop_back();
+      return range;
+    }
+    return ram.allocContiguous(kPageSize);
+  }
+  return ram.allocContiguous(bytes);
+}
+
+void VideoDriver::Impl::releaseBuffer(const GuestRange& range) {
+  if (range.length == kPageSize) {
+    pagePool.push_back(range);
+  } else {
+    ram.free(range);
+  }
+}
+
+Error VideoDriver::Impl::fail(std::string reason) {
+  if (failure.empty()) failure = std::move(reason);
+  return Error{ErrorCode::kBackendFailure, failure};
+}
+
+Status VideoDriver::Impl::usable() const {
+  if (!failure.empty()) return makeError(ErrorCode::kBackendFailure, "{}", failure);
+  return okStatus();
+}
+
+Result<uint16_t> VideoDriver::Impl::submit(Pending meta, std::span<const std::byte> request,
+                                           std::span<const std::byte> extra,
+                                           size_t responseCapacity) {
+  VDEC_TRY(usable());
+  std::vector<GuestRange> readable;
+  VDEC_ASSIGN_OR_RETURN(GuestRange requestBuffer, allocBuffer(request.size()));
+  ram.write({requestBuffer}, 0, request);
+  meta.buffers.push_back(requestBuffer);
+  readable.push_back({requestBuffer.address, request.size()});
+  if (!extra.empty()) {
+    auto extraBuffer = allocBuffer(extra.size());
+    if (!extraBuffer) {
+      for (const auto& b : meta.buffers) releaseBuffer(b);
+      return makeError(std::move(extraBuffer.error()));
+    }
+    ram.write({*extraBuffer}, 0, extra);
+    meta.buffers.push_back(*extraBuffer);
+    readable.push_back({extraBuffer->address, extra.size()});
+  }
+  auto responseBuffer = allocBuffer(responseCapacity);
+  if (!responseBuffer) {
+    for (const auto& b : meta.buffers) releaseBuffer(b);
+    return makeError(std::move(responseBuffer.error()));
+  }
+  std::memset(ram.at(responseBuffer->address.value, responseCapacity).data(), 0, responseCapacity);
+  meta.buffers.push_back(*responseBuffer);
+  meta.response = {responseBuffer->address, responseCapacity};
+  const GuestRange writable[] = {meta.response};
+
+  // A full ring: the guest sleeps until a descriptor is freed (here: up to commandTimeout).
+  const auto deadline = Clock::now() + options.commandTimeout;
+  for (;;) {
+    auto head = control->addChain(readable, writable);
+    if (head) {
+      control->kick();
+      pending.emplace(*head, std::move(meta));
+      return *head;
+    }
+    if (head.error().code != ErrorCode::kOutOfMemory) {
+      for (const auto& b : meta.buffers) releaseBuffer(b);
+      return makeError(std::move(head.error()));
+    }
+    const uint32_t inFlight = control->inFlight();
+    auto freed = waitUntil([&] { return control->inFlight() < inFlight; }, deadline);
+    if (!freed || !*freed) {
+      for (const auto& b : meta.buffers) releaseBuffer(b);
+      if (!freed) return makeError(std::move(freed.error()));
+      return makeError(ErrorCode::kBackendFailure, "{}: control queue full for {} ms",
+                       commandName(meta.type), options.commandTimeout.count());
+    }
+  }
+}
+
+Status VideoDriver::Impl::handleControl(const UsedElem& used) {
+  auto it = pending.find(used.head);
+  if (it == pending.end()) {
+    return makeError(
+        fail(fmt::format("control queue returned head {} with no command", used.head)));
+  }
+  Pending meta = std::move(it->second);
+  pending.erase(it);
+  auto view = ram.at(meta.response.address.value, meta.response.length);
+  std::vector<std::byte> response(view.begin(), view.end());
+  for (const auto& b : meta.buffers) releaseBuffer(b);
+  if (meta.abandoned) return okStatus();
+
+  const auto header = readWire<wire::virtio_video_cmd_hdr>(response);
+  const uint32_t responseType = header ? header->type : 0;
+  if (meta.type == wire::VIRTIO_VIDEO_CMD_RESOURCE_QUEUE && meta.async) {
+    wire::virtio_video_resource_queue_resp resp{};
+    std::memcpy(&resp, response.data(), std::min(response.size(), sizeof(resp)));
+    activity.queues.push_back({meta.streamId, meta.queueType, meta.resourceId, resp.timestamp,
+                               resp.flags, resp.size, responseType});
+    return okStatus();
+  }
+  if (meta.type == wire::VIRTIO_VIDEO_CMD_STREAM_DRAIN && meta.async) {
+    activity.drainsDone.push_back(meta.streamId);
+    activity.drainResponseTypes.push_back(responseType);
+    return okStatus();
+  }
+  Done result;
+  result.usedLen = used.len;
+  result.response = std::move(response);
+  if (meta.type == wire::VIRTIO_VIDEO_CMD_QUEUE_CLEAR) {
+    for (const auto& [head, other] : pending) {
+      if (other.type == wire::VIRTIO_VIDEO_CMD_RESOURCE_QUEUE && !other.abandoned &&
+          other.streamId == meta.streamId && other.queueType == meta.queueType) {
+        ++result.queuedAhead;
+      }
+    }
+  }
+  done.emplace(used.head, std::move(result));
+  return okStatus();
+}
+
+Status VideoDriver::Impl::handleEvent(const UsedElem& used) {
+  auto it = eventBuffers.find(used.head);
+  if (it == eventBuffers.end()) {
+    return makeError(fail(fmt::format("event queue returned head {} with no buffer", used.head)));
+  }
+  const GuestRange buffer = it->second;
+  eventBuffers.erase(it);
+  wire::virtio_video_event ev{};
+  std::memcpy(&ev, ram.at(buffer.address.value, sizeof(ev)).data(), sizeof(ev));
+  activity.events.push_back(ev);
+  // Re-post the buffer, as the guest's event work does once it handled the event.
+  std::memset(ram.at(buffer.address.value, buffer.length).data(), 0, buffer.length);
+  const GuestRange writable[] = {buffer};
+  auto head = event->addChain({}, writable);
+  if (!head)
+    return makeError(fail(fmt::format("re-posting an event buffer: {}", head.error().message)));
+  eventBuffers.emplace(*head, buffer);
+  return okStatus();
+}
+
+Status VideoDriver::Impl::drainQueues() {
+  control->clearCall();
+  event->clearCall();
+  for (;;) {
+    auto used = control->popUsed();
+    if (!used) return makeError(fail(used.error().message));
+    if (!*used) break;
+    VDEC_TRY(handleControl(**used));
+  }
+  bool reposted = false;
+  for (;;) {
+    auto used = event->popUsed();
+    if (!used) return makeError(fail(used.error().message));
+    if (!*used) break;
+    VDEC_TRY(handleEvent(**used));
+    reposted = true;
+  }
+  if (reposted) event->kick();
+  return okStatus();
+}
+
+Result<bool> VideoDriver::Impl::waitUntil(const std::function<bool()>& ready,
+                                          Clock::time_point deadline) {
+  for (;;) {
+    VDEC_TRY(usable());
+    VDEC_TRY(drainQueues());
+    if (ready()) return true;
+    const auto now = Clock::now();
+    if (now >= deadline) return false;
+    const auto remaining = std::min<int64_t>(
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count(), 3600 * 1000);
+    pollfd fds[3] = {{control->callFd(), POLLIN, 0},
+                     {event->callFd(), POLLIN, 0},
+                     {frontend->socket(), POLLRDHUP, 0}};
+    int rc = ::poll(fds, 3, static_cast<int>(remaining));
+    if (rc < 0 && errno != EINTR) {
+      return makeError(fail(fmt::format("poll: {}", std::strerror(errno))));
+    }
+    if (rc > 0 && (fds[2].revents & (POLLHUP | POLLERR | POLLRDHUP))) {
+      VDEC_TRY(drainQueues());  // what the device completed before it went away still counts
+      if (ready()) return true;
+      return makeError(fail(fmt::format("{} closed the connection", frontend->name())));
+    }
+  }
+}
+
+Result<VideoDriver::Impl::Done> VideoDriver::Impl::execute(Pending meta,
+                                                           std::span<const std::byte> request,
+                                                           std::span<const std::byte> extra,
+                                                           size_t responseCapacity) {
+  const uint32_t type = meta.type;
+  const uint32_t streamId = meta.streamId;
+  VDEC_ASSIGN_OR_RETURN(uint16_t head, submit(std::move(meta), request, extra, responseCapacity));
+  const auto deadline = Clock::now() + options.commandTimeout;
+  VDEC_ASSIGN_OR_RETURN(bool completed, waitUntil([&] { return done.count(head) != 0; }, deadline));
+  if (!completed) {
+    pending.at(head).abandoned = true;
+    return makeError(ErrorCode::kBackendFailure, "{} (stream {}): no response within {} ms",
+                     commandName(type), streamId, options.commandTimeout.count());
+  }
+  Done result = std::move(done.at(head));
+  done.erase(head);
+  return result;
+}
+
+Result<VideoDriver::Impl::Done> VideoDriver::Impl::command(Pending meta,
+                                                           std::span<const std::byte> request,
+                                                           std::span<const std::byte> extra,
+                                                           size_t responseCapacity,
+                                                           uint32_t expectedType) {
+  const uint32_t type = meta.type;
+  const uint32_t streamId = meta.streamId;
+  VDEC_ASSIGN_OR_RETURN(Done result, execute(std::move(meta), request, extra, responseCapacity));
+  VDEC_ASSIGN_OR_RETURN(auto header, readWire<wire::virtio_video_cmd_hdr>(result.response));
+  if (auto code = errorCodeOfResponse(header.type)) {
+    return makeError(*code, "{} (stream {}): device answered {:#x} ({})", commandName(type),
+                     streamId, header.type, errorCodeName(*code));
+  }
+  if (header.type != expectedType) {
+    return makeError(ErrorCode::kBackendFailure,
+                     "{} (stream {}): device answered type {:#x}, expected {:#x}",
+                     commandName(type), streamId, header.type, expectedType);
+  }
+  if (result.queuedAhead != 0) {
+    return makeError(ErrorCode::kBackendFailure,
+                     "QUEUE_CLEAR (stream {}): answered with {} RESOURCE_QUEUEs still pending",
+                     streamId, result.queuedAhead);
+  }
+  return result;
+}
+
+VideoDriver::VideoDriver() : impl_(std::make_unique<Impl>()) {}
+VideoDriver::~VideoDriver() = default;
+
+Result<std::unique_ptr<VideoDriver>> VideoDriver::connect(const DriverOptions& options) {
+  std::unique_ptr<VideoDriver> driver(new VideoDriver());
+  Impl& d = *driver->impl_;
+  d.options = options;
+  VDEC_ASSIGN_OR_RETURN(d.ram, GuestRam::create(options.ramBytes));
+  VDEC_ASSIGN_OR_RETURN(d.exporter, ObjectExporter::create());
+  VDEC_ASSIGN_OR_RETURN(auto control, DriverVirtqueue::create(d.ram, 0, options.commandQueueSize));
+  d.control.emplace(std::move(control));
+  VDEC_ASSIGN_OR_RETURN(auto event, DriverVirtqueue::create(d.ram, 1, options.eventQueueSize));
+  d.event.emplace(std::move(event));
+  for (auto& fd : d.errFds) {
+    fd = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!fd.isValid()) {
+      return makeError(ErrorCode::kBackendFailure, "eventfd: {}", std::strerror(errno));
+    }
+  }
+
+  FrontendOptions frontendOptions;
+  frontendOptions.negotiateSharedObject = options.negotiateSharedObject;
+  frontendOptions.replyTimeout = options.commandTimeout;
+  VDEC_ASSIGN_OR_RETURN(d.frontend,
+                        VhostUserFrontend::connect(options.socketPath, frontendOptions));
+  std::vector<VringSetup> setups;
+  for (const DriverVirtqueue* q : {&*d.control, &*d.event}) {
+    setups.push_back({q->index(), q->size(), q->descGpa(), q->availGpa(), q->usedGpa(), q->kickFd(),
+                      q->callFd(), d.errFds[q->index()].get()});
+  }
+  VDEC_TRY(d.frontend->realize(setups));
+  if (UniqueFd channel = d.frontend->takeBackendChannel(); channel.isValid()) {
+    VDEC_TRY(d.exporter->serve(std::move(channel)));
+  }
+  d.config = d.frontend->config();
+  // Linux puts chains with several descriptors in an indirect table when INDIRECT_DESC is
+  // negotiated; the harness does so for chains of three (RESOURCE_CREATE), so both the direct
+  // and the indirect path of the device are exercised.
+  if (d.frontend->offeredFeatures() & (1ull << vhost::VIRTIO_RING_F_INDIRECT_DESC)) {
+    d.control->setIndirectThreshold(2);
+  }
+
+  // The guest posts every event buffer before DRIVER_OK (virtio_video_alloc_events).
+  const uint32_t eventSlots = d.event->size();
+  VDEC_ASSIGN_OR_RETURN(GuestRange events, d.ram.allocContiguous(8ull * eventSlots));
+  std::memset(d.ram.at(events.address.value, events.length).data(), 0, events.length);
+  for (uint32_t i = 0; i < eventSlots; ++i) {
+    const GuestRange slot{buffers::GuestAddress{events.address.value + 8ull * i},
+                          sizeof(wire::virtio_video_event)};
+    const GuestRange writable[] = {slot};
+    VDEC_ASSIGN_OR_RETURN(uint16_t head, d.event->addChain({}, writable));
+    d.eventBuffers.emplace(head, slot);
+  }
+  d.event->kick();
+
+  VDEC_TRY(d.frontend->start(d.ram, setups));
+  d.features = d.frontend->ackedFeatures();
+  logs::harness().info("connected to {}: features {:#x}, max_caps_length {}", d.frontend->name(),
+                       d.features, d.config.max_caps_length);
+  return driver;
+}
+
+GuestRam& VideoDriver::ram() { return impl_->ram; }
+ObjectExporter& VideoDriver::exporter() { return *impl_->exporter; }
+const wire::virtio_video_config& VideoDriver::config() const { return impl_->config; }
+uint64_t VideoDriver::negotiatedFeatures() const { return impl_->features; }
+
+Result<std::vector<std::byte>> VideoDriver::rawCommand(std::span<const std::byte> request,
+                                                       std::span<const std::byte> extra,
+                                                       size_t responseCapacity) {
+  if (request.empty() || responseCapacity == 0) {
+    return makeError(ErrorCode::kInvalidParameter, "raw command needs a request and a response");
+  }
+  Impl::Pending meta;
+  if (auto header = readWire<wire::virtio_video_cmd_hdr>(request)) {
+    meta.type = header->type;
+    meta.streamId = header->stream_id;
+  }
+  VDEC_ASSIGN_OR_RETURN(auto result,
+                        impl_->execute(std::move(meta), request, extra, responseCapacity));
+  result.response.resize(std::min<size_t>(result.usedLen, responseCapacity));
+  return std::move(result.response);
+}
+
+Result<std::vector<std::byte>> VideoDriver::queryCapability(uint32_t queueType) {
+  auto cmd = queueCommand(wire::VIRTIO_VIDEO_CMD_QUERY_CAPABILITY, 0, queueType);
+  Impl::Pending meta{.type = cmd.hdr.type, .queueType = queueType};
+  VDEC_ASSIGN_OR_RETURN(
+      auto result, impl_->command(std::move(meta), asBytes(cmd), {}, impl_->config.max_caps_length,
+                                  wire::VIRTIO_VIDEO_RESP_OK_QUERY_CAPABILITY));
+  // The guest parses the whole buffer; a used length that covers at least the header says how
+  // much the device meant, and a shorter one is ignored as the guest ignores it.
+  if (result.usedLen >= sizeof(wire::virtio_video_query_capability_resp) &&
+      result.usedLen < result.response.size()) {
+    result.response.resize(result.usedLen);
+  }
+  return std::move(result.response);
+}
+
+Status VideoDriver::streamCreate(uint32_t streamId, uint32_t codedFormat) {
+  wire::virtio_video_stream_create cmd{};
+  cmd.hdr = {wire::VIRTIO_VIDEO_CMD_STREAM_CREATE, streamId};
+  // The guest hard-codes VIRTIO_OBJECT here; the real type comes with SET_PARAMS_EXT.
+  cmd.in_mem_type = wire::VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT;
+  cmd.out_mem_type = wire::VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT;
+  cmd.coded_format = codedFormat;
+  std::memcpy(cmd.tag, kStreamTag, sizeof(kStreamTag));
+  Impl::Pending meta{.type = cmd.hdr.type, .streamId = streamId};
+  VDEC_TRY(impl_->command(std::move(meta), asBytes(cmd), {}, kRespDefault,
+                          wire::VIRTIO_VIDEO_RESP_OK_NODATA));
+  return okStatus();
+}
+
+Status VideoDriver::streamDestroy(uint32_t streamId) {
+  const wire::virtio_video_cmd_hdr cmd{wire::VIRTIO_VIDEO_CMD_STREAM_DESTROY, streamId};
+  Impl::Pending meta{.type = cmd.type, .streamId = streamId};
+  VDEC_TRY(impl_->command(std::move(meta), asBytes(cmd), {}, kRespDefault,
+                          wire::VIRTIO_VIDEO_RESP_OK_NODATA));
+  return okStatus();
+}
+
+Result<wire::virtio_video_params_ext> VideoDriver::getParams(uint32_t streamId,
+                                                             uint32_t queueType) {
+  auto cmd = queueCommand(wire::VIRTIO_VIDEO_CMD_GET_PARAMS_EXT, streamId, queueType);
+  Impl::Pending meta{.type = cmd.hdr.type, .streamId = streamId, .queueType = queueType};
+  VDEC_ASSIGN_OR_RETURN(auto response,
+                        impl_->command(std::move(meta), asBytes(cmd), {}, kRespGetParamsExt,
+                                       wire::VIRTIO_VIDEO_RESP_OK_GET_PARAMS));
+  VDEC_ASSIGN_OR_RETURN(auto resp,
+                        readWire<wire::virtio_video_get_params_ext_resp>(response.response));
+  return resp.params;
+}
+
+Status VideoDriver::setParams(uint32_t streamId, const wire::virtio_video_params_ext& params) {
+  wire::virtio_video_set_params_ext cmd{};
+  cmd.hdr = {wire::VIRTIO_VIDEO_CMD_SET_PARAMS_EXT, streamId};
+  cmd.params = params;
+  Impl::Pending meta{
+      .type = cmd.hdr.type, .streamId = streamId, .queueType = params.base.queue_type};
+  VDEC_TRY(impl_->command(std::move(meta), asBytes(cmd), {}, kRespDefault,
+                          wire::VIRTIO_VIDEO_RESP_OK_NODATA));
+  return okStatus();
+}
+
+Result<uint32_t> VideoDriver::getControl(uint32_t streamId, uint32_t control) {
+  wire::virtio_video_get_control cmd{};
+  cmd.hdr = {wire::VIRTIO_VIDEO_CMD_GET_CONTROL, streamId};
+  cmd.control = control;
+  Impl::Pending meta{.type = cmd.hdr.type, .streamId = streamId};
+  VDEC_ASSIGN_OR_RETURN(auto response,
+                        impl_->command(std::move(meta), asBytes(cmd), {}, kRespGetControl,
+                                       wire::VIRTIO_VIDEO_RESP_OK_GET_CONTROL));
+  VDEC_ASSIGN_OR_RETURN(auto resp,
+                        readWire<wire::virtio_video_get_control_resp>(response.response));
+  return resp.value;
+}
+
+Status VideoDriver::resourceCreateGuestPages(uint32_t streamId, uint32_t queueType,
+                                             uint32_t resourceId,
+                                             const std::vector<GuestRange>& entries) {
+  if (entries.empty()) {
+    return makeError(ErrorCode::kInvalidParameter, "RESOURCE_CREATE without entries");
+  }
+  wire::virtio_video_resource_create cmd{};
+  cmd.hdr = {wire::VIRTIO_VIDEO_CMD_RESOURCE_CREATE, streamId};
+  cmd.queue_type = queueType;
+  cmd.resource_id = resourceId;
+  cmd.planes_layout = wire::VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER;
+  cmd.num_planes = 1;  // the guest never writes plane_offsets for guest pages
+  cmd.num_entries[0] = static_cast<uint32_t>(entries.size());
+  std::vector<std::byte> extra;
+  for (const auto& entry : entries) {
+    if (entry.length > UINT32_MAX) {
+      return makeError(ErrorCode::kInvalidParameter, "mem entry of {} bytes", entry.length);
+    }
+    wire::virtio_video_mem_entry mem{};
+    mem.addr = entry.address.value;
+    mem.length = static_cast<uint32_t>(entry.length);
+    appendWire(extra, mem);
+  }
+  Impl::Pending meta{
+      .type = cmd.hdr.type, .streamId = streamId, .queueType = queueType, .resourceId = resourceId};
+  VDEC_TRY(impl_->command(std::move(meta), asBytes(cmd), extra, kRespDefault,
+                          wire::VIRTIO_VIDEO_RESP_OK_NODATA));
+  return okStatus();
+}
+
+Status VideoDriver::resourceCreateObject(uint32_t streamId, uint32_t queueType, uint32_t resourceId,
+                                         const std::array<uint8_t, 16>& uuid,
+                                         const std::vector<uint32_t>& planeOffsets) {
+  if (planeOffsets.empty() || planeOffsets.size() > wire::VIRTIO_VIDEO_MAX_PLANES) {
+    return makeError(ErrorCode::kInvalidParameter, "RESOURCE_CREATE with {} planes",
+                     planeOffsets.size());
+  }
+  wire::virtio_video_resource_create cmd{};
+  cmd.hdr = {wire::VIRTIO_VIDEO_CMD_RESOURCE_CREATE, streamId};
+  cmd.queue_type = queueType;
+  cmd.resource_id = resourceId;
+  cmd.planes_layout = wire::VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER;
+  cmd.num_planes = static_cast<uint32_t>(planeOffsets.size());
+  for (size_t p = 0; p < planeOffsets.size(); ++p) {
+    cmd.plane_offsets[p] = planeOffsets[p];
+    cmd.num_entries[p] = 1;
+  }
+  // Exactly one object entry whatever num_planes says, as the ChromeOS guest sends it.
+  wire::virtio_video_object_entry object{};
+  std::memcpy(object.uuid, uuid.data(), uuid.size());
+  Impl::Pending meta{
+      .type = cmd.hdr.type, .streamId = streamId, .queueType = queueType, .resourceId = resourceId};
+  VDEC_TRY(impl_->command(std::move(meta), asBytes(cmd), asBytes(object), kRespDefault,
+                          wire::VIRTIO_VIDEO_RESP_OK_NODATA));
+  return okStatus();
+}
+
+Status VideoDriver::resourceDestroyAll(uint32_t streamId, uint32_t queueType) {
+  auto cmd = queueCommand(wire::VIRTIO_VIDEO_CMD_RESOURCE_DESTROY_ALL, streamId, queueType);
+  Impl::Pending meta{.type = cmd.hdr.type, .streamId = streamId, .queueType = queueType};
+  VDEC_TRY(impl_->command(std::move(meta), asBytes(cmd), {}, kRespDefault,
+                          wire::VIRTIO_VIDEO_RESP_OK_NODATA));
+  return okStatus();
+}
+
+Status VideoDriver::queueClear(uint32_t streamId, uint32_t queueType) {
+  auto cmd = queueCommand(wire::VIRTIO_VIDEO_CMD_QUEUE_CLEAR, streamId, queueType);
+  Impl::Pending meta{.type = cmd.hdr.type, .streamId = streamId, .queueType = queueType};
+  VDEC_TRY(impl_->command(std::move(meta), asBytes(cmd), {}, kRespDefault,
+                          wire::VIRTIO_VIDEO_RESP_OK_NODATA));
+  return okStatus();
+}
+
+Status VideoDriver::resourceQueue(uint32_t streamId, uint32_t queueType, uint32_t resourceId,
+                                  uint64_t timestamp, uint32_t dataSize) {
+  wire::virtio_video_resource_queue cmd{};
+  cmd.hdr = {wire::VIRTIO_VIDEO_CMD_RESOURCE_QUEUE, streamId};
+  cmd.queue_type = queueType;
+  cmd.resource_id = resourceId;
+  cmd.timestamp = timestamp;
+  cmd.num_data_sizes = 1;
+  cmd.data_sizes[0] = dataSize;
+  Impl::Pending meta{.type = cmd.hdr.type,
+                     .streamId = streamId,
+                     .queueType = queueType,
+                     .resourceId = resourceId,
+                     .async = true};
+  VDEC_TRY(impl_->submit(std::move(meta), asBytes(cmd), {}, kRespResourceQueue));
+  return okStatus();
+}
+
+Status VideoDriver::streamDrain(uint32_t streamId) {
+  const wire::virtio_video_cmd_hdr cmd{wire::VIRTIO_VIDEO_CMD_STREAM_DRAIN, streamId};
+  Impl::Pending meta{.type = cmd.type, .streamId = streamId, .async = true};
+  VDEC_TRY(impl_->submit(std::move(meta), asBytes(cmd), {}, kRespDefault));
+  return okStatus();
+}
+
+Result<Activity> VideoDriver::waitActivity(std::chrono::milliseconds timeout) {
+  auto waited =
+      impl_->waitUntil([this] { return !impl_->activity.empty(); }, Clock::now() + timeout);
+  // What completed before the connection broke is still reported; the error comes next time.
+  if (!waited && impl_->activity.empty()) return makeError(std::move(waited.error()));
+  return std::exchange(impl_->activity, Activity{});
+}
+
+void VideoDriver::disconnect() {
+  if (impl_->frontend) impl_->frontend->close();
+  impl_->fail("disconnected by the harness");
+}
+
+}  // namespace vdec::harness
