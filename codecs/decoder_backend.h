@@ -24,6 +24,7 @@ struct CodecCapability {
 struct SessionOptions {
   buffers::PixelFormat outputFormat = buffers::PixelFormat::kNv12;  // may change via layout
   int threads = 0;  // libavcodec threads; 0 = automatic
+  bool forceBounce = false;  // never decode into guest buffers (--copy-mode bounce)
   // Called from the decoding thread whenever takeEvents() has something; must be thread-safe
   // and must not call back into the session.
   std::function<void()> notify;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "buffers/frame_layout.h"
+#include "buffers/output_path.h"
 #include "buffers/resource_memory.h"
 #include "vdec/base/result.h"
 
@@ -28,6 +29,9 @@ struct OutputTarget {
   std::shared_ptr<buffers::ResourceMemory> memory;  // shared: the device keeps its table entry
 };
 
+// How a picture reached its output resource (kDirect, kBlit or kBounce).
+using OutputPath = buffers::OutputPath;
+
 // Events, in the order the session produced them.
 struct InputDone { uint32_t inputId; };  // input bytes consumed; the buffer may be returned
 struct FormatChanged { StreamFormat format; };  // no picture is delivered until setOutputLayout
@@ -36,7 +40,8 @@ struct PictureReady {
   uint64_t timestamp;     // the timestamp of the input the picture came from
   bool error = false;     // the picture is damaged (corrupt input)
   bool endOfStream = false;  // empty buffer that completes a flush
-  uint64_t bytesCopied = 0;  // bounce bytes written for this picture
+  uint64_t bytesCopied = 0;  // bytes the CPU copied into the resource for this picture
+  OutputPath path = OutputPath::kBounce;
 };
 struct FlushDone {};  // every picture of the flushed input was delivered, then an EOS buffer
 struct ResetDone { std::vector<uint32_t> cancelledInputs; };  // reset() finished

@@ -20,6 +20,7 @@ struct DeviceConfig {
   uint32_t openTimeMinBuffers = 4;  // output min_buffers before the stream format is known
   bool offerVirtioObjects = true;
   int decoderThreads = 0;
+  bool forceBounce = false;  // --copy-mode bounce: every picture is copied, for comparison
 };
 
 }  // namespace vdec

@@ -195,6 +195,7 @@ Status Stream::ensureSession() {
   codecs::SessionOptions options;
   options.outputFormat = outputFormat_;
   options.threads = device_.config_.decoderThreads;
+  options.forceBounce = device_.config_.forceBounce;
   const int notifyFd = device_.notifyFd_;
   options.notify = [notifyFd] {
     uint64_t one = 1;
@@ -415,9 +416,22 @@ void Stream::setParams(uint64_t tag, const SetParamsCmd& cmd) {
   respond(tag, okNoDataResponse(id_));
 }
 
+std::optional<uint32_t> Stream::statisticsControl(uint32_t control) const {
+  auto saturate = [](uint64_t v) { return static_cast<uint32_t>(std::min<uint64_t>(v, UINT32_MAX)); };
+  switch (control) {
+    case w::VDEC_CONTROL_STATS_FRAMES: return saturate(statistics_.frames);
+    case w::VDEC_CONTROL_STATS_BYTES_COPIED_PER_FRAME:
+      return saturate(statistics_.frames ? statistics_.bytesCopied / statistics_.frames : 0);
+    case w::VDEC_CONTROL_STATS_DIRECT_FRAMES: return saturate(statistics_.directFrames);
+    case w::VDEC_CONTROL_STATS_BOUNCE_FRAMES: return saturate(statistics_.bounceFrames);
+    case w::VDEC_CONTROL_STATS_ERROR_FRAMES: return saturate(statistics_.errorFrames);
+    default: return std::nullopt;
+  }
+}
+
 void Stream::getControl(uint64_t tag, const GetControlCmd& cmd) {
   const auto type = w::VIRTIO_VIDEO_CMD_GET_CONTROL;
-  std::optional<uint32_t> value;
+  std::optional<uint32_t> value = statisticsControl(cmd.control);
   for (const auto& codec : device_.backend_->capabilities()) {
     if (codec.format != codedFormat_) continue;
     if (cmd.control == w::VIRTIO_VIDEO_CONTROL_PROFILE && !codec.profiles.empty()) {
@@ -463,6 +477,11 @@ void Stream::onPicture(const codecs::PictureReady& picture) {
     }
     ++statistics_.frames;
     statistics_.bytesCopied += picture.bytesCopied;
+    if (picture.path == codecs::OutputPath::kDirect) {
+      ++statistics_.directFrames;
+    } else {
+      ++statistics_.bounceFrames;
+    }
     ++device_.statistics_.frames;
     device_.statistics_.bytesCopied += picture.bytesCopied;
   }
@@ -519,9 +538,12 @@ void Stream::cancelAll() {
   if (clearInputTag_) respond(*clearInputTag_, errorResponse(ErrorCode::kInvalidOperation, id_));
   drainTag_.reset();
   clearInputTag_.reset();
-  logs::device().info("stream {}: ended after {} frames ({} damaged), {} bytes copied ({} per frame)",
-                      id_, statistics_.frames, statistics_.errorFrames, statistics_.bytesCopied,
-                      statistics_.frames ? statistics_.bytesCopied / statistics_.frames : 0);
+  logs::device().info(
+      "stream {}: ended after {} frames ({} direct, {} bounce, {} damaged), {} bytes copied "
+      "({} per frame)",
+      id_, statistics_.frames, statistics_.directFrames, statistics_.bounceFrames,
+      statistics_.errorFrames, statistics_.bytesCopied,
+      statistics_.frames ? statistics_.bytesCopied / statistics_.frames : 0);
 }
 
 }  // namespace vdec

@@ -46,6 +46,8 @@ class Stream {
     uint64_t frames = 0;
     uint64_t errorFrames = 0;
     uint64_t bytesCopied = 0;
+    uint64_t directFrames = 0;
+    uint64_t bounceFrames = 0;
   };
   const Statistics& statistics() const { return statistics_; }
 
@@ -75,6 +77,7 @@ class Stream {
   void getParams(uint64_t tag, const GetParamsCmd& cmd);
   void setParams(uint64_t tag, const SetParamsCmd& cmd);
   void getControl(uint64_t tag, const GetControlCmd& cmd);
+  std::optional<uint32_t> statisticsControl(uint32_t control) const;
 
   Status ensureSession();
   void lendPendingOutputs();

@@ -130,11 +130,39 @@ int main(int argc, char** argv) {
   app.add_option("--max-bitstream-bytes", config.maxBitstreamBytes, "bytes of one input buffer")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--max-entries", config.maxEntriesPerResource,
+                 "guest page entries in one RESOURCE_CREATE")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-resource-bytes", config.maxResourceBytes, "bytes of one resource")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-pending-events", config.maxPendingEvents,
+                 "events kept while the guest has no event buffer posted")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--open-min-buffers", config.openTimeMinBuffers,
+                 "output min_buffers reported before the stream's format is known; the guest "
+                 "freezes its buffer floor at open() time, so keep it small")
+      ->check(CLI::Range(1, 32))
+      ->capture_default_str();
+  std::string copyMode = "auto";
+  app.add_option("--copy-mode", copyMode,
+                 "auto: decode straight into guest buffers when possible; bounce: always decode "
+                 "into host frames and copy (for comparison and bug hunts)")
+      ->check(CLI::IsMember({"auto", "bounce"}))
+      ->capture_default_str();
+  bool noObjects = false;
+  app.add_flag("--no-virtio-objects", noObjects,
+               "do not offer VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT (e.g. with QEMU 10.2, whose "
+               "SHARED_OBJECT_LOOKUP returns no fd)");
   app.add_flag("--print-capabilities", capabilities,
                "print the vhost-user capabilities JSON and exit");
   app.add_flag("--probe", probe, "print what this host can decode and exit");
   CLI11_PARSE(app, argc, argv);
 
+  config.forceBounce = copyMode == "bounce";
+  config.offerVirtioObjects = !noObjects;
   try {
     logs::setLevel(logLevel);
     if (capabilities) {

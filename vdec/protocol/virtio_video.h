@@ -129,6 +129,16 @@ enum : uint32_t {
   VIRTIO_VIDEO_CONTROL_PREPEND_SPSPPS_TO_IDR = 7,
 };
 
+// vdec extension: read-only per-stream statistics through GET_CONTROL (values saturate at
+// UINT32_MAX). Outside the range of the v3 control ids, so a guest driver never asks for them.
+enum : uint32_t {
+  VDEC_CONTROL_STATS_FRAMES = 0x08000001,
+  VDEC_CONTROL_STATS_BYTES_COPIED_PER_FRAME = 0x08000002,
+  VDEC_CONTROL_STATS_DIRECT_FRAMES = 0x08000003,
+  VDEC_CONTROL_STATS_BOUNCE_FRAMES = 0x08000004,
+  VDEC_CONTROL_STATS_ERROR_FRAMES = 0x08000005,
+};
+
 struct virtio_video_config {
   uint32_t version;
   uint32_t max_caps_length;
