@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: MIT
+// Reads a live process's open fds, threads and resident memory from /proc (leak checks).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+
+namespace vdec::testing {
+
+struct ProcessStats {
+  uint64_t openFds = 0;
+  uint64_t threads = 0;
+  uint64_t rssKiB = 0;
+};
+
+ProcessStats readProcessStats(pid_t pid);
+
+}  // namespace vdec::testing
