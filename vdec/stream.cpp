@@ -27,6 +27,24 @@ constexpr uint32_t kMaxBuffers = 32;
 
 bool saneDimension(uint32_t value) { return value >= 16 && value <= 16384; }
 
+// Entries of one resource must not overlap: the same guest page twice in one frame means the
+// decoder would read back what it just overwrote. Returns a description of the first overlap.
+std::optional<std::string> findOverlap(std::vector<buffers::GuestRange> ranges) {
+  std::sort(ranges.begin(), ranges.end(), [](const auto& a, const auto& b) {
+    return a.address.value < b.address.value;
+  });
+  for (size_t i = 1; i < ranges.size(); ++i) {
+    const auto& prev = ranges[i - 1];
+    uint64_t prevEnd = 0;
+    if (__builtin_add_overflow(prev.address.value, prev.length, &prevEnd)) continue;
+    if (ranges[i].address.value < prevEnd) {
+      return fmt::format("entries at {:#x} and {:#x} overlap", prev.address.value,
+                         ranges[i].address.value);
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Stream::Stream(VideoDevice& device, uint32_t id, const StreamCreateCmd& create,
@@ -144,6 +162,9 @@ void Stream::resourceCreate(uint64_t tag, const ResourceCreateCmd& cmd) {
       w::virtio_video_mem_entry entry;
       std::memcpy(&entry, raw.data(), sizeof(entry));
       ranges.push_back({buffers::GuestAddress{entry.addr}, entry.length});
+    }
+    if (auto overlap = findOverlap(ranges)) {
+      return respondError(tag, {ErrorCode::kInvalidParameter, *overlap}, type);
     }
     auto pages = buffers::GuestPages::create(device_.memory_, ranges,
                                              device_.config_.maxResourceBytes);
