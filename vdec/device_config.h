@@ -16,6 +16,7 @@ struct DeviceConfig {
   uint32_t maxEntriesPerResource = 16384;
   uint64_t maxResourceBytes = 256ull << 20;
   uint64_t maxBitstreamBytes = 32ull << 20;  // one input buffer
+  uint64_t maxPendingInputBytes = 64ull << 20;  // copied input waiting in one stream's decoder
   uint32_t maxPendingEvents = 1024;
   uint32_t openTimeMinBuffers = 4;  // output min_buffers before the stream format is known
   bool offerVirtioObjects = true;

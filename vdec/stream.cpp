@@ -251,6 +251,13 @@ void Stream::queueInput(uint64_t tag, const ResourceQueueCmd& cmd) {
     // Nothing to decode (or the stream is dead): give the buffer straight back.
     return respond(tag, resourceQueueResponse(id_, cmd.timestamp, 0, 0));
   }
+  if (pendingInputBytes_ + size > device_.config_.maxPendingInputBytes) {
+    return respondError(tag,
+                        {ErrorCode::kOutOfMemory,
+                         fmt::format("{} bytes of input already waiting (limit {})",
+                                     pendingInputBytes_, device_.config_.maxPendingInputBytes)},
+                        type);
+  }
   if (auto status = ensureSession(); !status) {
     failed_ = true;
     device_.queueEvent(w::VIRTIO_VIDEO_EVENT_ERROR, id_);
@@ -261,7 +268,8 @@ void Stream::queueInput(uint64_t tag, const ResourceQueueCmd& cmd) {
   auto read = it->second.memory->read(0, std::as_writable_bytes(std::span(bytes)));
   if (!read) return respondError(tag, read.error(), type);
   const uint32_t seq = nextInputSeq_++;
-  pendingInputs_[seq] = {cmd.resourceId, tag, cmd.timestamp};
+  pendingInputs_[seq] = {cmd.resourceId, tag, cmd.timestamp, size};
+  pendingInputBytes_ += size;
   it->second.queued = true;
   session_->decode(seq, cmd.timestamp, std::move(bytes));
   lendPendingOutputs();
@@ -341,11 +349,13 @@ void Stream::clear(uint64_t tag, QueueType queue, bool destroy) {
   if (destroy) {
     // Input bytes were copied when queued: the pages are not touched again. The guest gets its
     // buffers back now; the copies still decode.
+    // The copies stay in the decoder and keep counting against the limit until consumed.
     for (auto& [seq, pending] : pendingInputs_) {
+      if (pending.answered) continue;
       respond(pending.tag,
               resourceQueueResponse(id_, pending.timestamp, w::VIRTIO_VIDEO_BUFFER_FLAG_ERR, 0));
+      pending.answered = true;
     }
-    pendingInputs_.clear();
     inputs_.clear();
     return respond(tag, okNoDataResponse(id_));
   }
@@ -363,11 +373,13 @@ void Stream::clear(uint64_t tag, QueueType queue, bool destroy) {
 
 void Stream::onResetDone() {
   for (auto& [seq, pending] : pendingInputs_) {
+    if (pending.answered) continue;
     respond(pending.tag,
             resourceQueueResponse(id_, pending.timestamp, w::VIRTIO_VIDEO_BUFFER_FLAG_ERR, 0));
     if (auto it = inputs_.find(pending.resourceId); it != inputs_.end()) it->second.queued = false;
   }
   pendingInputs_.clear();
+  pendingInputBytes_ = 0;  // the reset dropped every copy
   if (drainTag_) {
     respond(*drainTag_, errorResponse(ErrorCode::kInvalidOperation, id_));
     drainTag_.reset();
@@ -519,11 +531,14 @@ void Stream::processSessionEvents() {
           using T = std::decay_t<decltype(e)>;
           if constexpr (std::is_same_v<T, codecs::InputDone>) {
             auto it = pendingInputs_.find(e.inputId);
-            if (it == pendingInputs_.end()) return;  // already returned (destroy/clear)
-            respond(it->second.tag, resourceQueueResponse(id_, it->second.timestamp, 0, 0));
-            if (auto in = inputs_.find(it->second.resourceId); in != inputs_.end()) {
-              in->second.queued = false;
+            if (it == pendingInputs_.end()) return;  // already returned (clear)
+            if (!it->second.answered) {
+              respond(it->second.tag, resourceQueueResponse(id_, it->second.timestamp, 0, 0));
+              if (auto in = inputs_.find(it->second.resourceId); in != inputs_.end()) {
+                in->second.queued = false;
+              }
             }
+            pendingInputBytes_ -= it->second.bytes;
             pendingInputs_.erase(it);
           } else if constexpr (std::is_same_v<T, codecs::FormatChanged>) {
             onFormatChanged(e.format);
@@ -550,10 +565,12 @@ void Stream::processSessionEvents() {
 void Stream::cancelAll() {
   session_.reset();  // joins the decoding thread: no more writes into guest buffers
   for (auto& [seq, pending] : pendingInputs_) {
+    if (pending.answered) continue;
     respond(pending.tag,
             resourceQueueResponse(id_, pending.timestamp, w::VIRTIO_VIDEO_BUFFER_FLAG_ERR, 0));
   }
   pendingInputs_.clear();
+  pendingInputBytes_ = 0;
   returnOutputsWithError();
   if (drainTag_) respond(*drainTag_, errorResponse(ErrorCode::kInvalidOperation, id_));
   if (clearInputTag_) respond(*clearInputTag_, errorResponse(ErrorCode::kInvalidOperation, id_));

@@ -65,6 +65,8 @@ class Stream {
     uint32_t resourceId;
     uint64_t tag;
     uint64_t timestamp;
+    uint64_t bytes;
+    bool answered = false;  // returned to the guest early (DESTROY_ALL); the copy still decodes
   };
   enum class ResolutionState { kNone, kEventSent, kParamsRead };
 
@@ -108,6 +110,7 @@ class Stream {
   std::map<uint32_t, OutputResource> outputs_;
   std::map<uint32_t, PendingInput> pendingInputs_;  // by decode sequence number
   uint32_t nextInputSeq_ = 1;
+  uint64_t pendingInputBytes_ = 0;  // sum of PendingInput::bytes
   std::optional<uint64_t> drainTag_;
   std::optional<uint64_t> clearInputTag_;
   bool failed_ = false;  // an EVENT_ERROR was sent; the stream decodes nothing more

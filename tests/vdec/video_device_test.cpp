@@ -423,3 +423,35 @@ TEST_F(VideoDeviceTest, ResetDropsEverything) {
 
 }  // namespace
 }  // namespace vdec
+
+namespace vdec {
+namespace {
+
+TEST_F(VideoDeviceTest, PendingInputBytesAreBounded) {
+  DeviceConfig config;
+  config.maxPendingInputBytes = 100;
+  device_ = std::make_unique<VideoDevice>(config, backend_);
+  device_->setGuestMemory(ram_.memory);
+  startStream();
+  ASSERT_EQ(sendForType(resourceCreate(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 101,
+                                       ram_.base + (2 << 20), 65536)),
+            w::VIRTIO_VIDEO_RESP_OK_NODATA);
+  EXPECT_TRUE(send(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 100, 1, 80)).empty());
+  EXPECT_EQ(sendForType(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 101, 2, 80)),
+            w::VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY);
+  // Returned early by DESTROY_ALL, the copy still counts until the decoder consumed it.
+  auto done = send(queueCommand(w::VIRTIO_VIDEO_CMD_RESOURCE_DESTROY_ALL,
+                                w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT));
+  ASSERT_EQ(done.size(), 2u);
+  ASSERT_EQ(sendForType(resourceCreate(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 100,
+                                       ram_.base + (1 << 20), 65536)),
+            w::VIRTIO_VIDEO_RESP_OK_NODATA);
+  EXPECT_EQ(sendForType(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 100, 3, 80)),
+            w::VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY);
+  emit(codecs::InputDone{backend_->lastSession->decoded[0].inputId});
+  EXPECT_TRUE(device_->takeCompletions().empty());  // already answered
+  EXPECT_TRUE(send(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 100, 3, 80)).empty());
+}
+
+}  // namespace
+}  // namespace vdec
