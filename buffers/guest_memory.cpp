@@ -1,6 +1,14 @@
 // SPDX-License-Identifier: MIT
 #include "buffers/guest_memory.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "vdec/base/logging.h"
+
 #include "vdec/base/wire.h"
 
 namespace vdec::buffers {
@@ -26,6 +34,27 @@ Result<std::shared_ptr<GuestMemory>> GuestMemory::create(std::vector<GuestMemory
     if (!spec.fd.isValid()) {
       return makeError(ErrorCode::kInvalidParameter, "memory region gpa {:#x} has no fd",
                        spec.guestPhysAddr);
+    }
+    // A mapping past the end of a file maps fine but faults (SIGBUS) on first touch: refuse
+    // regions that the fd cannot back. Only a sealed fd also stays that long afterwards.
+    struct stat st {};
+    if (::fstat(spec.fd.get(), &st) != 0) {
+      return makeError(ErrorCode::kInvalidParameter, "memory region gpa {:#x}: fstat: {}",
+                       spec.guestPhysAddr, std::strerror(errno));
+    }
+    if (S_ISREG(st.st_mode)) {
+      if (end > static_cast<uint64_t>(st.st_size)) {
+        return makeError(ErrorCode::kInvalidParameter,
+                         "memory region gpa {:#x} ends at fd offset {:#x}, past its fd ({} bytes)",
+                         spec.guestPhysAddr, end, st.st_size);
+      }
+      int seals = ::fcntl(spec.fd.get(), F_GET_SEALS);
+      if (seals < 0 || (seals & F_SEAL_SHRINK) == 0) {
+        logs::buffers().warn(
+            "memory region gpa {:#x}: fd is not sealed against shrinking; a front-end that "
+            "truncates it would crash this daemon (use memory-backend-memfd)",
+            spec.guestPhysAddr);
+      }
     }
     // mmap offsets must be page aligned: map from the aligned-down offset and keep the slack.
     const uint64_t pageMask = 4095;
