@@ -1,14 +1,33 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Runs the whole test suite: installs what is missing, builds, runs every test with ctest
-# (unit tests, the daemon + harness integration tests, the conformance manifest through the
-# device). Needs ../shared/conformance beside the checkout.
+# Runs the whole test suite:
+#   1. installs what is missing, builds build/, runs every test with ctest (unit tests, the
+#      daemon + harness integration tests, the conformance manifest through the device);
+#   2. the same suite again under AddressSanitizer + UndefinedBehaviorSanitizer + LeakSanitizer
+#      (build-asan/, tests/run_sanitized.sh);
+#   3. a short run of every libFuzzer target and a replay of every saved crash input
+#      (build-fuzz/, tests/run_fuzz.sh).
+# Needs ../shared/conformance beside the checkout.
+# Knobs: VDEC_SANITIZE_SUITE=0 skips step 2; VDEC_FUZZ_SECONDS=N per target (default 60, 0 skips).
 # Usage: tests/run_all.sh
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build="$top/build"
 start=$(date +%s)
+stamp() { echo "vdec: $1 after $(( $(date +%s) - start )) s"; }
+
 "$top/samples/scripts/setup.sh" "$build"
 ctest --test-dir "$build" --output-on-failure -j"$(nproc)" --timeout 900
+stamp "test suite passed"
+
+if [ "${VDEC_SANITIZE_SUITE:-1}" != 0 ]; then
+  "$top/tests/run_sanitized.sh"
+  stamp "sanitized suite passed"
+fi
+
+if [ "${VDEC_FUZZ_SECONDS:-60}" != 0 ]; then
+  "$top/tests/run_fuzz.sh" "${VDEC_FUZZ_SECONDS:-60}"
+  stamp "fuzz runs passed"
+fi
 echo "vdec: all tests passed in $(( $(date +%s) - start )) s"

@@ -20,7 +20,8 @@ if ! command -v clang++-14 >/dev/null ||
    [ ! -e /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a ]; then
   echo "run_fuzz: installing clang 14 and its libFuzzer runtime"
   sudo=; [ "$(id -u)" -eq 0 ] || sudo=sudo
-  $sudo apt-get install -y clang-14 libclang-rt-14-dev
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq clang-14 libclang-rt-14-dev >/dev/null
 fi
 
 flags="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
@@ -53,4 +54,6 @@ if [ ${#failed[@]} -gt 0 ]; then
   echo "run_fuzz: failures in ${failed[*]}"
   exit 1
 fi
+# Every saved crash input and seed stays a regression test.
+ctest --test-dir "$build" -L fuzz --output-on-failure
 echo "run_fuzz: ${targets[*]}: no crash in ${seconds}s each"
