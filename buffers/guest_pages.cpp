@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "buffers/guest_pages.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -22,6 +25,7 @@ Result<std::unique_ptr<GuestPages>> GuestPages::create(std::shared_ptr<const Gue
     }
     pages->starts_.push_back(total - range.length);
     pages->segments_.push_back(span);
+    pages->ranges_.push_back(range);
   }
   pages->size_ = total;
   pages->memory_ = std::move(memory);
@@ -80,8 +84,43 @@ Status GuestPages::read(uint64_t offset, std::span<std::byte> out) const {
 }
 
 std::span<std::byte> GuestPages::contiguous() {
-  if (!contiguous_) return {};
-  return {segments_.front().data(), size_};
+  if (contiguous_) return {segments_.front().data(), size_};
+  std::call_once(windowOnce_, [this] { window_ = mapWindow(); });
+  if (!window_.isValid()) return {};
+  return window_.bytes().first(size_);
+}
+
+bool GuestPages::hasWindow() const { return window_.isValid(); }
+
+MappedRegion GuestPages::mapWindow() const {
+  const auto page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  // Only whole pages can be remapped, and each range must start where the previous one ended.
+  for (size_t i = 0; i < ranges_.size(); ++i) {
+    const bool last = i + 1 == ranges_.size();
+    if (ranges_[i].address.value % page != 0 || (!last && ranges_[i].length % page != 0)) {
+      return {};
+    }
+  }
+  const uint64_t windowSize = alignUp(size_, page);
+  void* base = ::mmap(nullptr, windowSize, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (base == MAP_FAILED) return {};
+  // From here the reservation is owned: a failure below unmaps all of it.
+  MappedRegion window = MappedRegion::adopt(base, windowSize);
+  for (size_t i = 0; i < ranges_.size(); ++i) {
+    auto region = memory_->regionOf(ranges_[i].address, ranges_[i].length);
+    if (!region) return {};
+    const uint64_t fdOffset =
+        (*region)->mmapOffset + (ranges_[i].address.value - (*region)->guestPhysAddr);
+    if (fdOffset % page != 0) return {};
+    // The last range's partial page: the rest of that guest page is mapped too (never written:
+    // writes are bounds-checked against size()).
+    const uint64_t length = alignUp(ranges_[i].length, page);
+    void* at = window.data() + starts_[i];
+    void* mapped = ::mmap(at, length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+                          (*region)->fd.get(), static_cast<off_t>(fdOffset));
+    if (mapped == MAP_FAILED) return {};
+  }
+  return window;
 }
 
 const char* GuestPages::kind() const {

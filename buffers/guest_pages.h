@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "buffers/guest_memory.h"
@@ -17,6 +18,15 @@ struct GuestRange {
 
 // Holds a shared_ptr to the GuestMemory it points into, so its spans stay valid for its life.
 // The guest can still rewrite the pages at any time: readers copy, never parse in place.
+//
+// contiguous(): ranges that are adjacent in the host mapping are used as they are. Scattered
+// ranges get a contiguous host window, built once on the first call: address space of the whole
+// size is reserved (PROT_NONE), then each range's pages of the guest memory fd are mapped over
+// it (MAP_FIXED | MAP_SHARED), so writes through the window land in the guest's own pages. That
+// needs every range to start on a page boundary and every range but the last to be a whole
+// number of pages; otherwise there is no window and the resource is written range by range.
+// The window is owned by the resource and unmapped with it. contiguous() may be called from any
+// thread (the window is built once, under a lock).
 class GuestPages final : public ResourceMemory {
  public:
   // Validates every range against memory (each inside one region, non-zero, no wrap) and the
@@ -32,17 +42,24 @@ class GuestPages final : public ResourceMemory {
   const char* kind() const override;
 
   const std::vector<std::span<std::byte>>& segments() const { return segments_; }
+  // True once contiguous() mapped a window over scattered ranges.
+  bool hasWindow() const;
 
  private:
   GuestPages() = default;
   // Index of the segment holding offset (offset < size_).
   size_t segmentAt(uint64_t offset) const;
+  // The window over scattered ranges, or an invalid region when the ranges do not allow one.
+  MappedRegion mapWindow() const;
 
   std::shared_ptr<const GuestMemory> memory_;
   std::vector<std::span<std::byte>> segments_;
+  std::vector<GuestRange> ranges_;
   std::vector<uint64_t> starts_;  // starts_[i] = offset of segments_[i]
   uint64_t size_ = 0;
   bool contiguous_ = false;
+  mutable std::once_flag windowOnce_;
+  MappedRegion window_;  // only for scattered ranges; see contiguous()
 };
 
 }  // namespace vdec::buffers

@@ -21,6 +21,12 @@ struct StreamFormat {
   uint32_t codedHeight = 0;
   buffers::Rect visible;     // exact crop, never rounded
   uint32_t minBuffers = 0;   // output buffers the decoder needs to make progress
+  // What decoding straight into the output resources needs of the announced layout; the device
+  // allocates alignUp(codedHeight, heightAlign) + extraRows rows with strides aligned to
+  // strideAlign. The crop (`visible`) stays exact.
+  uint32_t strideAlign = 64;  // luma row stride alignment in bytes (power of two)
+  uint32_t heightAlign = 2;   // allocated rows, aligned (power of two)
+  uint32_t extraRows = 0;     // rows the decoder may read below the aligned height
 };
 
 // An output resource lent to the session until it comes back in PictureReady or is cleared.
@@ -68,6 +74,11 @@ class DecoderSession {
   // Announces the layout the guest was told for the current format (after FormatChanged) and
   // lets decoding continue. Pictures are written in this layout.
   virtual void setOutputLayout(const buffers::FrameLayout& layout) = 0;
+
+  // How many output resources the guest created for the layout that follows (all of them,
+  // queued or not); told just before setOutputLayout() when the device knows it. Lets a session
+  // choose between direct rendering and bounce at once instead of watching the guest lend.
+  virtual void setGuestBufferCount(uint32_t count) { (void)count; }
 
   // Takes back every lent output resource not yet returned; when this returns the session
   // no longer writes any of them. Returns their ids.

@@ -89,7 +89,16 @@ void Stream::recomputeOutputParams() {
   uint32_t width = streamFormat_ ? streamFormat_->codedWidth : inParams_.frame_width;
   uint32_t height = streamFormat_ ? streamFormat_->codedHeight : inParams_.frame_height;
   buffers::Rect visible = streamFormat_ ? streamFormat_->visible : buffers::Rect{0, 0, width, height};
-  auto layout = buffers::computeFrameLayout(outputFormat_, width, height, visible);
+  uint32_t strideAlign = 64;
+  if (streamFormat_) {
+    // Rows and strides the decoder needs to write straight into the guest's buffers.
+    strideAlign = std::max(strideAlign, streamFormat_->strideAlign);
+    height = static_cast<uint32_t>(
+        std::min<uint64_t>(alignUp(height, std::max(streamFormat_->heightAlign, 2u)) +
+                               streamFormat_->extraRows,
+                           UINT32_MAX));
+  }
+  auto layout = buffers::computeFrameLayout(outputFormat_, width, height, visible, strideAlign);
   if (!layout) layout = buffers::computeFrameLayout(outputFormat_, kDefaultWidth, kDefaultHeight,
                                                     {0, 0, kDefaultWidth, kDefaultHeight});
   layout_ = *layout;
@@ -292,6 +301,7 @@ void Stream::queueOutput(uint64_t tag, const ResourceQueueCmd& cmd) {
       (!sessionLayout_ || *sessionLayout_ != layout_) && session_) {
     sessionLayout_ = layout_;
     resolution_ = ResolutionState::kNone;
+    session_->setGuestBufferCount(static_cast<uint32_t>(outputs_.size()));
     session_->setOutputLayout(layout_);
     logs::device().info("stream {}: output layout {} {}x{} (visible {}x{} at {},{}), {} bytes",
                         id_, buffers::pixelFormatName(layout_.format), layout_.width,

@@ -11,7 +11,8 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include "codecs/ffmpeg_backend.h"
+#include "codecs/backend_factory.h"
+#include "codecs/vaapi_probe.h"
 #include "vdec/base/logging.h"
 #include "vdec/device_config.h"
 #include "vdec/video_device.h"
@@ -28,8 +29,9 @@ constexpr const char* kDescription =
 A VMM connects to the unix socket given with --socket-path and plugs the decoder into the guest
 as a virtio device with two queues (commands, events). The guest's virtio-video (v3 + ChromeOS
 extensions) V4L2 stateful decoder driver then decodes H.264, HEVC, VP8 and VP9 on the host with
-libavcodec. One front-end is served at a time; when it disconnects all device state is dropped
-and the daemon waits for the next one. Stop it with SIGTERM or SIGINT.
+libavcodec, in software or with VA-API (--backend). One front-end is served at a time; when it
+disconnects all device state is dropped and the daemon waits for the next one.
+Stop it with SIGTERM or SIGINT.
 
 Example with QEMU >= 10.2 (guest RAM must be shared with the daemon):
   vdec-device --socket-path /run/vdec.sock &
@@ -54,18 +56,12 @@ void installSignalHandlers() {
   signal(SIGPIPE, SIG_IGN);  // a vanished front-end must not kill us
 }
 
-std::shared_ptr<codecs::DecoderBackend> makeBackend(const std::string& name) {
-  // "auto" picks the best backend this build has; today that is FFmpeg software decoding.
-  (void)name;
-  return std::make_shared<codecs::FfmpegBackend>();
-}
-
 void printCapabilities() {
   // vhost-user.json has no "video" backend type; this follows its shape.
   std::puts("{\n  \"type\": \"video\"\n}");
 }
 
-void printProbe(const codecs::DecoderBackend& backend) {
+void printBackend(const codecs::DecoderBackend& backend) {
   fmt::print("backend: {}\n", backend.name());
   for (const auto& cap : backend.capabilities()) {
     fmt::print("  {}: {} profiles, {}x{} .. {}x{}\n", codecs::codedFormatName(cap.format),
@@ -77,7 +73,28 @@ void printProbe(const codecs::DecoderBackend& backend) {
     formats += buffers::pixelFormatName(format);
   }
   fmt::print("  output formats: {}\n", formats);
-  fmt::print("  vaapi: not available in this build\n");
+}
+
+void printItem(const char* name, const codecs::ProbeItem& item) {
+  fmt::print("{}: {}: {}\n", name, item.available ? "available" : "unavailable", item.detail);
+}
+
+// What this host can do: the backend selected, VA-API, udmabuf, dma-buf import and the
+// zero-copy matrix with the reason for every row that is unavailable.
+void printProbe(const codecs::BackendSelection& selection, const std::string& renderNode) {
+  printBackend(*selection.backend);
+  fmt::print("  selected because: {}\n", selection.note);
+  const codecs::HardwareProbe probe = codecs::probeHardware(renderNode);
+  printItem("VA-API", probe.vaapi);
+  for (const std::string& profile : probe.vaProfiles) fmt::print("  {}\n", profile);
+  printItem("VA-API video processing (blit)", probe.videoProcessing);
+  printItem("udmabuf", probe.udmabuf);
+  printItem("dma-buf import", probe.dmaBufImport);
+  fmt::print("zero-copy paths:\n");
+  for (const codecs::ZeroCopyRow& row : codecs::zeroCopyMatrix(probe)) {
+    fmt::print("  {} / {}: {}: {} ({})\n", row.resource, row.decoder, row.preferred,
+               row.available ? "available" : "unavailable", row.why);
+  }
 }
 
 int serve(const std::string& socketPath, DeviceConfig config,
@@ -116,8 +133,12 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
   app.add_option("--backend", backendName, "decoder backend")
-      ->check(CLI::IsMember({"auto", "ffmpeg"}))
+      ->check(CLI::IsMember({"auto", "ffmpeg", "vaapi"}))
       ->capture_default_str();
+  std::string renderNode;
+  app.add_option("--render-node", renderNode,
+                 "DRM render node for VA-API, e.g. /dev/dri/renderD128 (default: the first one "
+                 "whose driver initializes)");
   app.add_option("--threads", config.decoderThreads, "decoder threads per stream (0 = automatic)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
@@ -169,11 +190,17 @@ int main(int argc, char** argv) {
       printCapabilities();
       return 0;
     }
-    auto backend = makeBackend(backendName);
+    auto selection = codecs::makeBackend(backendName, renderNode);
+    if (!selection) {
+      logs::codecs().error("{}", selection.error().message);
+      return 1;
+    }
     if (probe) {
-      printProbe(*backend);
+      printProbe(*selection, renderNode);
       return 0;
     }
+    logs::codecs().info("decoder backend: {}: {}", selection->backend->name(), selection->note);
+    auto backend = std::move(selection->backend);
     if (socketPath.empty()) {
       std::fputs("--socket-path is required (see --help)\n", stderr);
       return 2;

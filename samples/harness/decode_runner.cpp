@@ -406,6 +406,15 @@ Status DecodeRunner::closeStream() {
     if (!status && first) first = context(std::move(status), what, id);
   };
   if (streamOpen_) {
+    // The statistics live with the stream: read them before it is destroyed.
+    if (options_.readStats) {
+      auto stats = readStats();
+      if (stats) {
+        summary_.stats = *stats;
+      } else {
+        note(makeError(stats.error()), "GET_CONTROL(statistics)");
+      }
+    }
     if (captureStreaming_)
       note(driver_.queueClear(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT), "QUEUE_CLEAR(OUTPUT)");
     if (inputStreaming_)
@@ -429,6 +438,22 @@ Status DecodeRunner::closeStream() {
   drainSent_ = drainDone_ = stopped_ = false;
   nextUnit_ = 0;
   return first;
+}
+
+Result<StreamStats> DecodeRunner::readStats() {
+  const uint32_t id = options_.streamId;
+  StreamStats stats;
+  const std::pair<uint32_t, uint32_t*> controls[] = {
+      {wire::VDEC_CONTROL_STATS_FRAMES, &stats.frames},
+      {wire::VDEC_CONTROL_STATS_BYTES_COPIED_PER_FRAME, &stats.bytesCopiedPerFrame},
+      {wire::VDEC_CONTROL_STATS_DIRECT_FRAMES, &stats.directFrames},
+      {wire::VDEC_CONTROL_STATS_BOUNCE_FRAMES, &stats.bounceFrames},
+      {wire::VDEC_CONTROL_STATS_ERROR_FRAMES, &stats.errorFrames},
+  };
+  for (const auto& [control, value] : controls) {
+    VDEC_ASSIGN_OR_RETURN(*value, driver_.getControl(id, control));
+  }
+  return stats;
 }
 
 std::string DecodeRunner::pendingDescription(const BitstreamReader& input) const {

@@ -37,7 +37,17 @@ struct DecodeOptions {
   OutputMemory memory = OutputMemory::kContiguous;
   uint32_t inputBuffers = 4;   // v4l2-ctl's default
   uint32_t outputBuffers = 4;  // v4l2-ctl's default, whatever min_buffers says
+  bool readStats = false;      // read the device's statistics controls before closing
   std::chrono::milliseconds idleTimeout{10000};
+};
+
+// The device's per-stream statistics (private GET_CONTROL ids VDEC_CONTROL_STATS_*).
+struct StreamStats {
+  uint32_t frames = 0;
+  uint32_t bytesCopiedPerFrame = 0;
+  uint32_t directFrames = 0;
+  uint32_t bounceFrames = 0;
+  uint32_t errorFrames = 0;
 };
 
 struct DecodeSummary {
@@ -51,6 +61,7 @@ struct DecodeSummary {
   std::string wholeMd5;
   buffers::FrameLayout layout;  // the last output layout (format, coded size, crop)
   bool gotEos = false;
+  std::optional<StreamStats> stats;  // with DecodeOptions::readStats
 };
 
 // Borrows `driver` for its whole life. Runs on the caller's thread; single-threaded.
@@ -90,6 +101,7 @@ class DecodeRunner {
   void releaseOutputs();
   Status readFrame(const OutputBuffer& buffer, FrameSink& sink);
   Status closeStream();
+  Result<StreamStats> readStats();
   std::string pendingDescription(const BitstreamReader& input) const;
 
   VideoDriver& driver_;

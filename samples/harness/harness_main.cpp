@@ -41,6 +41,7 @@ struct DecodeCliOptions {
   std::string png;
   uint64_t pngFrame = 0;
   std::string expectMd5;
+  bool stats = false;
 };
 
 int fail(const std::string& message) {
@@ -125,6 +126,7 @@ int runDecode(const CommonOptions& common, const DecodeCliOptions& cli) {
 
   auto options = decodeOptions(common);
   if (!options) return fail(options.error().message);
+  options->readStats = cli.stats;
   auto driver = connect(common);
   if (!driver) return fail(driver.error().message);
 
@@ -148,6 +150,13 @@ int runDecode(const CommonOptions& common, const DecodeCliOptions& cli) {
     std::printf("  %u resolution changes, %llu error frames, %llu input errors\n",
                 summary->resolutionChanges, static_cast<unsigned long long>(summary->errorFrames),
                 static_cast<unsigned long long>(summary->inputErrors));
+  if (summary->stats) {
+    const StreamStats& stats = *summary->stats;
+    std::printf("frames %u\nbytes_copied_per_frame %u\ndirect_frames %u\nbounce_frames %u\n"
+                "error_frames %u\n",
+                stats.frames, stats.bytesCopiedPerFrame, stats.directFrames, stats.bounceFrames,
+                stats.errorFrames);
+  }
   if (summary->errorEvents > 0) return fail("the device reported an error event for the stream");
   if (!cli.expectMd5.empty()) {
     std::string mismatch = checkExpected(cli.expectMd5, *sink);
@@ -253,6 +262,10 @@ int harnessMain(int argc, char** argv) {
                    "compare with a .json (md5_checksums) or .md5 file: one md5 per frame, or "
                    "a single whole-output md5; exit 1 on mismatch")
       ->check(CLI::ExistingFile);
+
+  decodeCmd->add_flag("--stats", decode.stats,
+                      "print the device's statistics for the stream (frames, "
+                      "bytes_copied_per_frame, direct_frames, bounce_frames, error_frames)");
 
   std::string manifest;
   std::string filter;

@@ -242,9 +242,11 @@ TEST(FfmpegSessionTest, ResetCancelsQueuedInputAndDecodingRestarts) {
   EXPECT_THAT(md5sOf(driver.pictures), ElementsAreArray(clip.md5s));
 }
 
+// Bounce path: pictures live in host frames, so a clear loses nothing (the direct path is in
+// direct_render_test.cpp: a clear while frame threads decode into cleared resources drains).
 TEST(FfmpegSessionTest, ClearOutputReturnsLentResourcesAndKeepsFrames) {
   const Clip clip = loadClip(kH264);
-  SessionDriver driver(CodedFormat::kH264, {.requeue = false});
+  SessionDriver driver(CodedFormat::kH264, {.requeue = false, .forceBounce = true});
   queueTargets(driver, 1, 3);
   EXPECT_THAT(driver.session().clearOutput(), ElementsAreArray({1u, 2u, 3u}));
 

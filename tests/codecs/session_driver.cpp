@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "tests/codecs/session_driver.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include <gtest/gtest.h>
@@ -39,6 +40,7 @@ SessionDriver::SessionDriver(CodedFormat format, Options options) : options_(opt
   SessionOptions sessionOptions;
   sessionOptions.outputFormat = options.format;
   sessionOptions.threads = options.threads;
+  sessionOptions.forceBounce = options.forceBounce;
   sessionOptions.notify = [this] {
     std::lock_guard lock(mutex_);
     notified_ = true;
@@ -100,8 +102,18 @@ void SessionDriver::handle(const DecoderEvent& event) {
     inputsDone.push_back(done->inputId);
   } else if (const auto* changed = std::get_if<FormatChanged>(&event)) {
     formats.push_back(changed->format);
-    layout_ = buffers::computeFrameLayout(options_.format, changed->format.codedWidth,
-                                          changed->format.codedHeight, changed->format.visible);
+    const StreamFormat& format = changed->format;
+    if (options_.deviceLayout) {
+      // As vdec::Stream::recomputeOutputParams does.
+      const uint32_t heightAlign = std::max(format.heightAlign, 2u);
+      const uint32_t rows =
+          (format.codedHeight + heightAlign - 1) / heightAlign * heightAlign + format.extraRows;
+      layout_ = buffers::computeFrameLayout(options_.format, format.codedWidth, rows,
+                                            format.visible, std::max(format.strideAlign, 64u));
+    } else {
+      layout_ = buffers::computeFrameLayout(options_.format, format.codedWidth,
+                                            format.codedHeight, format.visible);
+    }
     ASSERT_TRUE(layout_.has_value());
     session_->setOutputLayout(*layout_);
     log.push_back("format");
@@ -126,7 +138,8 @@ void SessionDriver::handlePicture(const PictureReady& ready) {
     eosResources.push_back(ready.resourceId);
     log.push_back("eos");
   } else {
-    DecodedPicture picture{ready.resourceId, ready.timestamp, ready.error, ready.bytesCopied, {}};
+    DecodedPicture picture{ready.resourceId, ready.timestamp, ready.error, ready.bytesCopied,
+                           ready.path, {}};
     if (!ready.error) {
       const std::vector<uint8_t> visible = visibleI420(*it->second);
       picture.md5 = md5Hex(visible);

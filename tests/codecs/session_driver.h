@@ -29,6 +29,7 @@ struct DecodedPicture {
   uint64_t timestamp = 0;
   bool error = false;
   uint64_t bytesCopied = 0;
+  OutputPath path = OutputPath::kBounce;
   std::string md5;  // of the visible area as I420; empty for error pictures
 };
 
@@ -40,6 +41,10 @@ class SessionDriver {
     uint64_t targetSize = 1 << 20;
     bool contiguous = true;  // false: targets without a mapping (scatter writes)
     bool requeue = true;     // give each picture's resource back at once
+    bool forceBounce = false;  // SessionOptions::forceBounce
+    // Lay pictures out as the device does, with the rows and strides the format asks for
+    // (direct rendering possible); false: the bare computeFrameLayout defaults.
+    bool deviceLayout = true;
   };
 
   SessionDriver(CodedFormat format, Options options);
@@ -57,6 +62,11 @@ class SessionDriver {
                std::chrono::milliseconds timeout = std::chrono::seconds(60));
   // Processes events for `duration`.
   void pump(std::chrono::milliseconds duration);
+
+  // The layout answered to the last FormatChanged.
+  const std::optional<buffers::FrameLayout>& layout() const { return layout_; }
+  // Every resource lent so far, by id.
+  const std::map<uint32_t, std::shared_ptr<VectorMemory>>& memories() const { return memories_; }
 
   // MD5 of all visible I420 output so far, frame after frame (fluster's md5-whole-output).
   std::string wholeOutputMd5() const;

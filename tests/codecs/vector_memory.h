@@ -3,7 +3,10 @@
 // writer takes its scatter path).
 #pragma once
 
+#include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <span>
 #include <vector>
 
 #include "buffers/resource_memory.h"
@@ -12,8 +15,13 @@ namespace vdec::codecs::testing {
 
 class VectorMemory final : public buffers::ResourceMemory {
  public:
+  // The bytes start on a 64-byte boundary, as page-aligned guest buffers do.
   explicit VectorMemory(size_t size, bool contiguous = true)
-      : bytes_(size), contiguous_(contiguous) {}
+      : storage_(static_cast<std::byte*>(std::aligned_alloc(kAlign, (size + kAlign - 1) / kAlign * kAlign))),
+        bytes_(storage_.get(), size),
+        contiguous_(contiguous) {
+    std::memset(bytes_.data(), 0, bytes_.size());
+  }
 
   uint64_t size() const override { return bytes_.size(); }
   Status write(uint64_t offset, std::span<const std::byte> data) override {
@@ -31,14 +39,20 @@ class VectorMemory final : public buffers::ResourceMemory {
     return okStatus();
   }
   std::span<std::byte> contiguous() override {
-    return contiguous_ ? std::span<std::byte>(bytes_) : std::span<std::byte>();
+    return contiguous_ ? bytes_ : std::span<std::byte>();
   }
   const char* kind() const override { return "vector"; }
 
-  const std::vector<std::byte>& bytes() const { return bytes_; }
+  std::span<const std::byte> bytes() const { return bytes_; }
+  std::vector<std::byte> copy() const { return {bytes_.begin(), bytes_.end()}; }
 
  private:
-  std::vector<std::byte> bytes_;
+  static constexpr size_t kAlign = 64;
+  struct FreeDeleter {
+    void operator()(std::byte* bytes) const { std::free(bytes); }
+  };
+  std::unique_ptr<std::byte[], FreeDeleter> storage_;
+  std::span<std::byte> bytes_;
   bool contiguous_;
 };
 

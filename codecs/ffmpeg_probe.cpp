@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: MIT
+#include "codecs/ffmpeg_probe.h"
+
+namespace vdec::codecs {
+
+std::unique_ptr<FfmpegProbe> FfmpegProbe::create(AVCodecID codec) {
+  const AVCodec* decoder = avcodec_find_decoder(codec);
+  if (decoder == nullptr) return nullptr;
+  AvCodecContextPtr context(avcodec_alloc_context3(decoder));
+  if (!context) return nullptr;
+  // No frame threads: a picture comes out as soon as it is decoded (or at the drain).
+  context->thread_count = 1;
+  context->apply_cropping = 0;  // the same geometry the session's decoder reports
+  if (avcodec_open2(context.get(), decoder, nullptr) < 0) return nullptr;
+  std::unique_ptr<FfmpegProbe> probe(new FfmpegProbe(std::move(context)));
+  probe->frame_.reset(av_frame_alloc());
+  if (!probe->frame_) return nullptr;
+  return probe;
+}
+
+std::optional<ProbedFormat> FfmpegProbe::feed(const AVPacket& packet) {
+  undrained_ = true;
+  if (avcodec_send_packet(context_.get(), &packet) == AVERROR(EAGAIN)) {
+    if (auto format = receive()) return format;
+    // Corrupt input is skipped: the probe only looks for the first good picture.
+    if (avcodec_send_packet(context_.get(), &packet) < 0) return std::nullopt;
+  }
+  return receive();
+}
+
+std::optional<ProbedFormat> FfmpegProbe::drain() {
+  undrained_ = false;
+  avcodec_send_packet(context_.get(), nullptr);
+  std::optional<ProbedFormat> format = receive();
+  avcodec_flush_buffers(context_.get());
+  return format;
+}
+
+void FfmpegProbe::flush() {
+  undrained_ = false;
+  avcodec_flush_buffers(context_.get());
+}
+
+std::optional<ProbedFormat> FfmpegProbe::receive() {
+  // A damaged frame is an error of its own; a bounded number of them are skipped.
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    const int ret = avcodec_receive_frame(context_.get(), frame_.get());
+    if (ret == 0) {
+      ProbedFormat format{frameGeometry(*frame_), context_->refs, context_->has_b_frames};
+      av_frame_unref(frame_.get());
+      return format;
+    }
+    // EAGAIN / EOF: nothing (more) for now. Other errors: a damaged frame, try the next one.
+    if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+}  // namespace vdec::codecs

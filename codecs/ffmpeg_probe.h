@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+// FfmpegProbe: a throwaway single-threaded decoder that finds the first picture's format while
+// the frame-threaded decoder still holds its first frames back.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include "codecs/av_ptr.h"
+#include "codecs/ffmpeg_format.h"
+
+namespace vdec::codecs {
+
+struct ProbedFormat {
+  FrameGeometry geometry;
+  int refs = 0;        // AVCodecContext::refs once the first picture is out
+  int hasBFrames = 0;  // its reordering delay
+};
+
+// Decoding-thread only. Frames it decodes are dropped at once: only their geometry is kept.
+class FfmpegProbe {
+ public:
+  // Null if libavcodec cannot open a second decoder for `codec`.
+  static std::unique_ptr<FfmpegProbe> create(AVCodecID codec);
+
+  // Decodes one packet (the caller keeps it); returns the format once a picture came out.
+  std::optional<ProbedFormat> feed(const AVPacket& packet);
+  // The input ran dry: drains what was fed (send NULL), then flushes so that more can be fed.
+  std::optional<ProbedFormat> drain();
+  // True when packets were fed since the last drain.
+  bool hasUndrainedInput() const { return undrained_; }
+  // Drops everything fed so far.
+  void flush();
+
+ private:
+  explicit FfmpegProbe(AvCodecContextPtr context) : context_(std::move(context)) {}
+  std::optional<ProbedFormat> receive();
+
+  AvCodecContextPtr context_;
+  AvFramePtr frame_;
+  bool undrained_ = false;
+};
+
+}  // namespace vdec::codecs
