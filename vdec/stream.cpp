@@ -9,6 +9,7 @@
 
 #include "buffers/guest_pages.h"
 #include "buffers/mapped_fd_memory.h"
+#include "buffers/va_dma_buf_resource.h"
 #include "vdec/base/logging.h"
 #include "vdec/base/wire.h"
 #include "vdec/formats.h"
@@ -178,7 +179,9 @@ void Stream::resourceCreate(uint64_t tag, const ResourceCreateCmd& cmd) {
     auto pages = buffers::GuestPages::create(device_.memory_, ranges,
                                              device_.config_.maxResourceBytes);
     if (!pages) return respondError(tag, pages.error(), type);
-    memory = std::move(*pages);
+    // The wrapper lets a VA-API session import the pages as a udmabuf; transparent otherwise.
+    memory = buffers::DmaBufResource::forGuestPages(std::move(*pages), device_.memory_,
+                                                    std::move(ranges));
   } else {
     if (device_.resolver_ == nullptr) {
       return respondError(tag,
@@ -195,10 +198,12 @@ void Stream::resourceCreate(uint64_t tag, const ResourceCreateCmd& cmd) {
       logs::device().warn("stream {}: resource {}: {}", id_, cmd.resourceId, error.message);
       return respondError(tag, error, type);
     }
+    UniqueFd importFd = fd->duplicate();  // for a VA-API import of the same buffer
     auto mapped = buffers::MappedFdMemory::create(std::move(*fd), cmd.planeOffsets[0],
                                                   device_.config_.maxResourceBytes);
     if (!mapped) return respondError(tag, mapped.error(), type);
-    memory = std::move(*mapped);
+    memory = buffers::DmaBufResource::forObject(std::move(*mapped), std::move(importFd),
+                                                cmd.planeOffsets[0]);
   }
   logs::device().debug("stream {}: {} resource {}: {} bytes of {}", id_,
                        isInput ? "input" : "output", cmd.resourceId, memory->size(),

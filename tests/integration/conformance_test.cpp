@@ -17,6 +17,7 @@ struct ConformanceCase {
   const char* memory;
   const char* outputFormat;
   const char* filter;  // nullptr = whole manifest
+  const char* outputBuffers = "4";  // 4 = v4l2-ctl (bounce for most streams); 24 = direct paths
 };
 
 std::string caseName(const ::testing::TestParamInfo<ConformanceCase>& info) {
@@ -29,7 +30,8 @@ TEST_P(ConformanceManifestTest, AllSelectedVectorsPass) {
   const auto& param = GetParam();
   DaemonProcess daemon;
   std::vector<std::string> args{"conformance", conformanceFile("manifest.tsv"), "--memory",
-                                param.memory, "--output-format", param.outputFormat};
+                                param.memory, "--output-format", param.outputFormat,
+                                "--output-buffers", param.outputBuffers};
   if (param.filter != nullptr) {
     args.push_back("--filter");
     args.push_back(param.filter);
@@ -53,6 +55,10 @@ constexpr const char* kSubset =
 INSTANTIATE_TEST_SUITE_P(
     Manifest, ConformanceManifestTest,
     ::testing::Values(ConformanceCase{"whole_manifest_sg_nv12", "sg", "nv12", nullptr},
+                      ConformanceCase{"whole_manifest_object_i420_direct", "object", "i420",
+                                      nullptr, "24"},
+                      ConformanceCase{"whole_manifest_contig_nv12_direct", "contig", "nv12",
+                                      nullptr, "24"},
                       ConformanceCase{"subset_contig_nv12", "contig", "nv12", kSubset},
                       ConformanceCase{"subset_object_nv12", "object", "nv12", kSubset},
                       ConformanceCase{"chromium_sg_i420", "sg", "i420", "test-25fps"},
