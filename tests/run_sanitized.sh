@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Builds everything with gcc + AddressSanitizer + UndefinedBehaviorSanitizer (VDEC_SANITIZE) in
-# build-asan/ and runs the whole ctest suite under them, LeakSanitizer included. Any report fails
+# build-asan/ (warnings are not errors here: gcc 12 reports false maybe-uninitialized in
+# std::regex under ASan; the normal build keeps -Werror) and runs the whole ctest suite under them, LeakSanitizer included. Any report fails
 # the run (UBSan halts on the first error).
 # Usage: tests/run_sanitized.sh [extra ctest arguments, e.g. -L fuzz or -R Virtqueue]
 set -euo pipefail
@@ -10,7 +11,7 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build="$top/build-asan"
 start=$(date +%s)
 
-CC=gcc CXX=g++ cmake -S "$top" -B "$build" -G Ninja -DVDEC_SANITIZE=ON -DVDEC_FUZZ=OFF \
+CC=gcc CXX=g++ cmake -S "$top" -B "$build" -G Ninja -DVDEC_SANITIZE=ON -DVDEC_FUZZ=OFF -DVDEC_WERROR=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"$(nproc)"
 
