@@ -82,5 +82,23 @@ TEST(DaemonTest, HelpExplainsTheOptions) {
   }
 }
 
+// `--probe` tells what this host can do and, for what it cannot, why.
+TEST(DaemonTest, ProbeExplainsWhatIsUnavailable) {
+  auto result = runCommand({deviceBinary(), "--probe"});
+  ASSERT_EQ(result.exitCode, 0) << result.output;
+  EXPECT_NE(result.output.find("zero-copy paths:"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("guest pages, scatter-gather / software"), std::string::npos);
+  if (!std::filesystem::exists("/dev/dri")) {
+    EXPECT_NE(result.output.find("VA-API: unavailable: no DRM render node (/dev/dri does not exist)"),
+              std::string::npos)
+        << result.output;
+  }
+  if (!std::filesystem::exists("/dev/udmabuf")) {
+    EXPECT_NE(result.output.find("udmabuf: unavailable: /dev/udmabuf does not exist"),
+              std::string::npos)
+        << result.output;
+  }
+}
+
 }  // namespace
 }  // namespace vdec::testing
