@@ -258,18 +258,12 @@ void FfmpegSession::applyLayout() {
 // still be lending buffers (wakeAt_ says until when).
 bool FfmpegSession::decideModeLocked() {
   if (pool_->mode() != FramePool::Mode::kUndecided) return true;
-  if (guestBuffers_) {
-    const bool enough = *guestBuffers_ >= announcedMinBuffers_;
-    pool_->setMode(enough ? FramePool::Mode::kDirect : FramePool::Mode::kBounce);
-    if (enough) {
-      logs::codecs().info("ffmpeg: the guest has {} output buffers: decoding into them",
-                          *guestBuffers_);
-    } else {
-      logs::codecs().warn(
-          "ffmpeg: the guest has {} output buffers, direct rendering needs {}: decoding into host "
-          "frames and copying (bounce) for this layout",
-          *guestBuffers_, announcedMinBuffers_);
-    }
+  // Enough buffers created: decide now. Fewer may only mean the guest creates them as it queues
+  // them (DMABUF buffers are created at their first QBUF), so then watch what it lends.
+  if (guestBuffers_ && *guestBuffers_ >= announcedMinBuffers_) {
+    pool_->setMode(FramePool::Mode::kDirect);
+    logs::codecs().info("ffmpeg: the guest has {} output buffers: decoding into them",
+                        *guestBuffers_);
     return true;
   }
   const FramePool::LendStats lent = pool_->lendStats();

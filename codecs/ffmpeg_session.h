@@ -57,10 +57,11 @@ namespace vdec::codecs {
 //
 // Buffer starvation: the device tells how many output resources the guest created
 // (setGuestBufferCount); with at least StreamFormat::minBuffers (references + reordering + frame
-// threads + 2) the stream renders directly, else it bounces. Without that count the session
-// counts the distinct resources the guest lends after setOutputLayout(): once minBuffers were
-// lent it renders directly; if a resource comes back a second time first, or no more arrive for
-// kLendSettle, the guest has fewer buffers than direct rendering needs:
+// threads + 2) the stream renders directly at once. Otherwise (fewer, or a guest that creates
+// buffers as it queues them) the session counts the distinct resources the guest lends after
+// setOutputLayout(): once minBuffers were lent it renders directly; if a resource comes back a
+// second time first, or no more arrive for kLendSettle, the guest has fewer buffers than direct
+// rendering needs:
 // the stream decodes into host frames and copies out (bounce) until the next layout, with one
 // warning. A guest that adds buffers later does not switch the stream back. Before feeding
 // libavcodec the session waits (at most kGuestReturnWait per picture) for resources out with

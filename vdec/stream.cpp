@@ -213,6 +213,7 @@ void Stream::resourceCreate(uint64_t tag, const ResourceCreateCmd& cmd) {
     inputs_[cmd.resourceId].memory = std::move(memory);
   } else {
     outputs_[cmd.resourceId].memory = std::move(memory);
+    if (session_) session_->setGuestBufferCount(static_cast<uint32_t>(outputs_.size()));
   }
   respond(tag, okNoDataResponse(id_));
 }
