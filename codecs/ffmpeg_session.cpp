@@ -638,7 +638,10 @@ void FfmpegSession::resetDecoder() {
 // reordering delay, one picture per frame thread in flight, the one being delivered and one kept
 // in reserve for copies and the end-of-stream buffer. With fewer the stream bounces.
 uint32_t FfmpegSession::minBuffers(int refs, int hasBFrames) const {
-  if (format_ == CodedFormat::kVp8 || format_ == CodedFormat::kVp9) refs = 3;
+  // VP8 keeps 3 references (last, golden, altref); VP9 keeps 8 reference slots, any of which
+  // may hold a distinct picture.
+  if (format_ == CodedFormat::kVp8) refs = 3;
+  if (format_ == CodedFormat::kVp9) refs = 8;
   const int needed =
       std::max(refs, 1) + std::max(hasBFrames, 0) + std::max(context_->thread_count, 1) + 2;
   return std::min(static_cast<uint32_t>(needed), kMaxMinBuffers);

@@ -61,6 +61,7 @@ void FramePool::lend(OutputTarget target) {
   slot.withGuest = false;
   if (!lentSinceLayout_.insert(id).second) relent_ = true;
   lastLend_ = std::chrono::steady_clock::now();
+  freeCv_.notify_all();
 }
 
 FramePool::Cleared FramePool::clear() {
@@ -74,6 +75,7 @@ FramePool::Cleared FramePool::clear() {
     ++slot.epoch;  // a picture decoded into it is no longer delivered in place
     if (slot.hold != nullptr && slot.hold->inFlight) cleared.inFlight = true;
   }
+  freeCv_.notify_all();
   return cleared;
 }
 
@@ -154,6 +156,7 @@ void FramePool::decideResources(const buffers::OutputPathPolicy& policy) {
 void FramePool::setMode(Mode mode) {
   std::lock_guard lock(mutex_);
   mode_ = mode;
+  freeCv_.notify_all();
 }
 
 FramePool::Mode FramePool::mode() const {
@@ -276,11 +279,14 @@ void FramePool::release(Hold* hold) {
   std::shared_ptr<FramePool> self = std::move(hold->pool);
   delete hold;
   if (endAccess && memory) memory->endCpuAccess();
+  freeCv_.notify_all();
   wake();
 }
 
 // Hands libavcodec the next free lent resource, planes where the layout puts them; anything
-// else gets a host frame. Never blocks.
+// else gets a host frame. When every free resource is taken but the guest still has some (it
+// is reading delivered pictures and will queue them again), waits up to kGuestReturnWait for
+// one: the device thread lends them, so this never waits on the decoding thread.
 int FramePool::getBuffer(AVCodecContext* context, AVFrame* frame, int flags) {
   if ((context->codec->capabilities & AV_CODEC_CAP_DR1) == 0 || !isPlanar420(frame->format)) {
     return avcodec_default_get_buffer2(context, frame, flags);
@@ -292,10 +298,19 @@ int FramePool::getBuffer(AVCodecContext* context, AVFrame* frame, int flags) {
   size_t chromaPlaneSize = 0;
   AVBufferRef* chroma = nullptr;
   {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     const bool fits = mode_ == Mode::kDirect && layout_ && layoutFits_ &&
                       static_cast<uint32_t>(frame->width) == alignment_.codedWidth &&
                       static_cast<uint32_t>(frame->height) == alignment_.codedHeight;
+    if (fits && freeCountLocked() < 2) {
+      freeCv_.wait_for(lock, kGuestReturnWait, [this] {
+        if (mode_ != Mode::kDirect || freeCountLocked() >= 2) return true;
+        for (const auto& [id, slot] : slots_) {
+          if (slot.withGuest) return false;
+        }
+        return true;  // nothing will come back from the guest: use a host frame now
+      });
+    }
     // One free resource stays in reserve for host pictures and the end-of-stream buffer.
     Slot* slot = fits && freeCountLocked() >= 2 ? pickFreeLocked(true) : nullptr;
     if (slot != nullptr && layout_->format == buffers::PixelFormat::kNv12) {

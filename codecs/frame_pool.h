@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -145,6 +146,10 @@ class FramePool : public std::enable_shared_from_this<FramePool> {
   void wake();
 
   mutable std::mutex mutex_;
+  // Signalled whenever a resource may have become free (lend, release, clear, mode change).
+  std::condition_variable freeCv_;
+  // How long get_buffer2 waits for a resource the guest still has before using a host frame.
+  static constexpr std::chrono::milliseconds kGuestReturnWait{500};
   std::function<void()> wake_;
   std::map<uint32_t, Slot> slots_;
   std::unordered_set<Hold*> holds_;  // every live Hold, including those of cleared resources
