@@ -17,7 +17,10 @@ build="$top/build"
 start=$(date +%s)
 stamp() { echo "vdec: $1 after $(( $(date +%s) - start )) s"; }
 
-"$top/samples/scripts/setup.sh" "$build"
+# -O2 without debug info: the test build compiles about a third faster, which CI's 90 minutes on
+# 2 cores need (the sanitizer and fuzz builds below compile everything again).
+"$top/samples/scripts/setup.sh" "$build" -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" -DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG"
 ctest --test-dir "$build" --output-on-failure -j"$(nproc)" --timeout 900
 stamp "test suite passed"
 

@@ -26,7 +26,9 @@ fi
 
 flags="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 CC=clang-14 CXX=clang++-14 cmake -S "$top" -B "$build" -G Ninja -DVDEC_FUZZ=ON -DVDEC_WERROR=OFF \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_FLAGS="$flags" -DCMAKE_CXX_FLAGS="$flags" >/dev/null
+  -DCMAKE_BUILD_TYPE=Fuzz -DCMAKE_CXX_FLAGS_FUZZ="-O1 -gline-tables-only" \
+  -DCMAKE_C_FLAGS_FUZZ="-O1 -gline-tables-only" \
+  -DCMAKE_C_FLAGS="$flags" -DCMAKE_CXX_FLAGS="$flags" >/dev/null
 cmake --build "$build" --target "${targets[@]}" -j"$(nproc)"
 
 failed=()
