@@ -249,6 +249,7 @@ void FfmpegSession::quiesce(std::unique_lock<std::mutex>& lock) {
 
 void FfmpegSession::applyLayout() {
   layoutChanged_ = false;
+  lendWaitSince_.reset();
   if (!layout_ || !alignment_) return;
   pool_->setLayout(*layout_, *alignment_, std::chrono::steady_clock::now());
   if (options_.forceBounce) pool_->setMode(FramePool::Mode::kBounce);
@@ -297,6 +298,18 @@ bool FfmpegSession::parkedLocked() {
   // The buffer decision waits at most kLendSettle, flush or not.
   if (!decideModeLocked()) return true;
   if (pool_->mode() != FramePool::Mode::kDirect) return false;
+  // Decided direct from the guest's buffer count, but the guest is still queueing them: a
+  // picture started now would find too few and go to a host frame. Wait (bounded) until as many
+  // as direct rendering needs were lent.
+  if (const FramePool::LendStats lent = pool_->lendStats();
+      lent.distinct < announcedMinBuffers_ && !lent.relent) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!lendWaitSince_) lendWaitSince_ = now;
+    if (now < *lendWaitSince_ + kGuestReturnWait) {
+      wakeAt_ = *lendWaitSince_ + kGuestReturnWait;
+      return true;
+    }
+  }
   // Decoding waits for the guest to queue resources again rather than decode into host frames,
   // but only for resources that are out with the guest: those libavcodec holds come back only
   // if it decodes on (then a picture that finds none free goes to a host frame).

@@ -190,6 +190,8 @@ class FfmpegSession final : public DecoderSession {
   std::optional<DecoderAlignment> alignment_;  // of geometry_
   uint32_t announcedMinBuffers_ = 0;
   std::optional<uint32_t> guestBuffers_;  // from setGuestBufferCount(), for the next layout
+  // When the session started waiting for the guest to lend the buffers it counted on.
+  std::optional<std::chrono::steady_clock::time_point> lendWaitSince_;
   bool failed_ = false;
   std::vector<uint32_t> doneInputs_;
   // The parser's own pts is the timestamp of a buffer that *starts inside* a frame (MPEG PES

@@ -74,18 +74,13 @@ TEST_P(ZeroCopyTest, EnoughBuffersDecodeInPlace) {
   EXPECT_EQ(run.md5s, readJsonMd5s(input + ".json"));
   EXPECT_EQ(run.stats["frames"], 250u) << run.result.output;
   EXPECT_EQ(run.stats["error_frames"], 0u);
-  // Known gap: about one run in five, one picture of 250 is decoded into a host frame and copied
-  // (get_buffer2 found no free resource at that instant; cause not yet pinned down). Output stays
-  // bit-exact; the bound below keeps that from hiding a real regression.
-  constexpr uint64_t kAllowedHostPictures = 2;
-  EXPECT_GE(run.stats["direct_frames"], 250u - kAllowedHostPictures) << run.result.output;
-  EXPECT_LE(run.stats["bounce_frames"], kAllowedHostPictures) << run.result.output;
-  const uint64_t hostCopy = kAllowedHostPictures * kFrameBytes / 250;
+  EXPECT_EQ(run.stats["direct_frames"], 250u) << run.result.output;
+  EXPECT_EQ(run.stats["bounce_frames"], 0u) << run.result.output;
   if (std::string(param.format) == "nv12") {
     EXPECT_GT(run.stats["bytes_copied_per_frame"], 0u);
-    EXPECT_LE(run.stats["bytes_copied_per_frame"], kChromaBytes + hostCopy);
+    EXPECT_LE(run.stats["bytes_copied_per_frame"], kChromaBytes);
   } else {
-    EXPECT_LE(run.stats["bytes_copied_per_frame"], hostCopy) << run.result.output;
+    EXPECT_EQ(run.stats["bytes_copied_per_frame"], 0u) << run.result.output;
   }
 }
 
