@@ -7,8 +7,11 @@
 #include <cerrno>
 #include <cstring>
 
-#include "vdec/base/logging.h"
+#include <string>
 
+#include "buffers/fd_seals.h"
+#include "vdec/base/log_limiter.h"
+#include "vdec/base/logging.h"
 #include "vdec/base/wire.h"
 
 namespace vdec::buffers {
@@ -36,25 +39,25 @@ Result<std::shared_ptr<GuestMemory>> GuestMemory::create(std::vector<GuestMemory
                        spec.guestPhysAddr);
     }
     // A mapping past the end of a file maps fine but faults (SIGBUS) on first touch: refuse
-    // regions that the fd cannot back. Only a sealed fd also stays that long afterwards.
+    // regions that the fd cannot back, and memfds that could shrink later (fd_seals.h).
     struct stat st {};
     if (::fstat(spec.fd.get(), &st) != 0) {
       return makeError(ErrorCode::kInvalidParameter, "memory region gpa {:#x}: fstat: {}",
                        spec.guestPhysAddr, std::strerror(errno));
     }
-    if (S_ISREG(st.st_mode)) {
-      if (end > static_cast<uint64_t>(st.st_size)) {
-        return makeError(ErrorCode::kInvalidParameter,
-                         "memory region gpa {:#x} ends at fd offset {:#x}, past its fd ({} bytes)",
-                         spec.guestPhysAddr, end, st.st_size);
-      }
-      int seals = ::fcntl(spec.fd.get(), F_GET_SEALS);
-      if (seals < 0 || (seals & F_SEAL_SHRINK) == 0) {
-        logs::buffers().warn(
-            "memory region gpa {:#x}: fd is not sealed against shrinking; a front-end that "
-            "truncates it would crash this daemon (use memory-backend-memfd)",
-            spec.guestPhysAddr);
-      }
+    if (S_ISREG(st.st_mode) && end > static_cast<uint64_t>(st.st_size)) {
+      return makeError(ErrorCode::kInvalidParameter,
+                       "memory region gpa {:#x} ends at fd offset {:#x}, past its fd ({} bytes)",
+                       spec.guestPhysAddr, end, st.st_size);
+    }
+    const std::string what = fmt::format("memory region gpa {:#x}", spec.guestPhysAddr);
+    VDEC_ASSIGN_OR_RETURN(const bool sealed, checkShrinkSeal(spec.fd.get(), what.c_str()));
+    static LogLimiter unsealedLog;
+    if (!sealed && unsealedLog.admit("unsealable guest memory")) {
+      logs::buffers().warn(
+          "{}: fd cannot be sealed against shrinking; guest memory is accessed through SIGBUS "
+          "guards and not decoded into directly (use memory-backend-memfd for zero-copy)",
+          what);
     }
     // mmap offsets must be page aligned: map from the aligned-down offset and keep the slack.
     const uint64_t pageMask = 4095;
@@ -63,11 +66,12 @@ Result<std::shared_ptr<GuestMemory>> GuestMemory::create(std::vector<GuestMemory
                           MappedRegion::map(spec.fd.get(), spec.size + slack,
                                             static_cast<off_t>(spec.mmapOffset - slack)));
     Region region{spec.guestPhysAddr, spec.size, spec.userAddr, spec.mmapOffset,
-                  std::move(spec.fd), std::move(mapping)};
+                  std::move(spec.fd), std::move(mapping), sealed};
     if (slack != 0) {
       // Keep the whole mapping owned; translate() adds the slack.
       region.mmapOffset = spec.mmapOffset;
     }
+    memory->sealed_ = memory->sealed_ && sealed;
     memory->regions_.push_back(std::move(region));
   }
   return memory;

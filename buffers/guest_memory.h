@@ -39,9 +39,13 @@ class GuestMemory {
     uint64_t mmapOffset;
     UniqueFd fd;
     MappedRegion mapping;  // exactly [mmapOffset, mmapOffset + size) of fd
+    // fd carries F_SEAL_SHRINK: no access can fault. Otherwise (an fd that cannot be sealed,
+    // see buffers/fd_seals.h) every access goes through buffers/sigbus_guard.h.
+    bool sealed = false;
   };
 
-  // Maps every region. Fails on zero-sized, overlapping or wrapping regions, or a failed mmap.
+  // Maps every region. Fails on zero-sized, overlapping or wrapping regions, a failed mmap, an
+  // fd shorter than its region, or a memfd that could be sealed against shrinking but is not.
   static Result<std::shared_ptr<GuestMemory>> create(std::vector<GuestMemoryRegionSpec> specs);
 
   // Host view of [gpa, gpa + length) if it lies entirely in one region. length 0 is an error.
@@ -52,10 +56,14 @@ class GuestMemory {
   Result<const Region*> regionOf(GuestAddress gpa, uint64_t length) const;
 
   const std::vector<Region>& regions() const { return regions_; }
+  // Every region is sealed against shrinking: plain CPU access (and mapping for a decoder)
+  // cannot fault.
+  [[nodiscard]] bool sealed() const { return sealed_; }
 
  private:
   GuestMemory() = default;
   std::vector<Region> regions_;
+  bool sealed_ = true;
 };
 
 }  // namespace vdec::buffers

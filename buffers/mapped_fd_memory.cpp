@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "buffers/fd_seals.h"
+#include "buffers/sigbus_guard.h"
 #include "vdec/base/logging.h"
 #include "vdec/base/wire.h"
 
@@ -29,8 +31,11 @@ Result<std::unique_ptr<MappedFdMemory>> MappedFdMemory::create(UniqueFd fd, uint
     return makeError(ErrorCode::kInvalidParameter, "object of {} bytes exceeds limit {}", total,
                      maxSize);
   }
+  // After the size checks: a sealed fd keeps that size; an unsealable one is guarded.
+  VDEC_ASSIGN_OR_RETURN(const bool sealed, checkShrinkSeal(fd.get(), "virtio object"));
   VDEC_ASSIGN_OR_RETURN(auto mapping, MappedRegion::map(fd.get(), total, 0));
   std::unique_ptr<MappedFdMemory> memory(new MappedFdMemory());
+  memory->sealed_ = sealed;
   memory->fd_ = std::move(fd);
   memory->mapping_ = std::move(mapping);
   memory->base_ = baseOffset;
@@ -62,7 +67,9 @@ Status MappedFdMemory::write(uint64_t offset, std::span<const std::byte> data) {
     return makeError(ErrorCode::kInvalidParameter, "write [{}, +{}) outside {} bytes", offset,
                      data.size(), size_);
   }
-  if (!data.empty()) std::memcpy(mapping_.data() + base_ + offset, data.data(), data.size());
+  if (!guardedCopy(mapping_.data() + base_ + offset, data.data(), data.size())) {
+    return makeError(ErrorCode::kInvalidParameter, "{} faulted (truncated?)", kind());
+  }
   return okStatus();
 }
 
@@ -72,10 +79,15 @@ Status MappedFdMemory::read(uint64_t offset, std::span<std::byte> out) const {
     return makeError(ErrorCode::kInvalidParameter, "read [{}, +{}) outside {} bytes", offset,
                      out.size(), size_);
   }
-  if (!out.empty()) std::memcpy(out.data(), mapping_.data() + base_ + offset, out.size());
+  if (!guardedCopy(out.data(), mapping_.data() + base_ + offset, out.size())) {
+    return makeError(ErrorCode::kInvalidParameter, "{} faulted (truncated?)", kind());
+  }
   return okStatus();
 }
 
-std::span<std::byte> MappedFdMemory::contiguous() { return {mapping_.data() + base_, size_}; }
+std::span<std::byte> MappedFdMemory::contiguous() {
+  if (!sealed_) return {};  // a raw mapping could fault in whoever uses it
+  return {mapping_.data() + base_, size_};
+}
 
 }  // namespace vdec::buffers

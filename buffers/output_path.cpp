@@ -41,6 +41,11 @@ OutputPathDecision decideOutputPath(ResourceMemory& memory, const FrameLayout& l
             "too few guest buffers to hold the decoder's references; decoding into host frames"};
   }
   if (policy.softwareDecoder) {
+    if (!memory.sigbusSafe()) {
+      // A decoder writing in place cannot be guarded against the memory shrinking under it.
+      return {OutputPath::kBounce,
+              fmt::format("{} is not sealed against shrinking; guarded CPU copy", memory.kind())};
+    }
     if (memory.contiguous().empty()) {
       return {OutputPath::kBounce,
               fmt::format("{} has no contiguous host mapping", memory.kind())};

@@ -39,6 +39,7 @@ class DmaBufResource final : public ResourceMemory, public DmaBufSource {
     return memory_->read(offset, out);
   }
   std::span<std::byte> contiguous() override { return memory_->contiguous(); }
+  bool sigbusSafe() const override { return memory_->sigbusSafe(); }
   const char* kind() const override { return memory_->kind(); }
   void beginCpuAccess() override { memory_->beginCpuAccess(); }
   void endCpuAccess() override { memory_->endCpuAccess(); }

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "virtio/command_event_device.h"
 
+#include <utility>
+
+#include "vdec/base/log_limiter.h"
 #include "vdec/base/logging.h"
 
 namespace vdec::virtio {
@@ -8,6 +11,16 @@ namespace {
 
 Virtqueue* queueAt(QueueTable queues, uint32_t index) {
   return index < queues.size() ? queues[index] : nullptr;
+}
+
+// Guest-triggered: logged in every build, one line per cause per second.
+template <typename... Args>
+void warnLimited(const char* cause, fmt::format_string<Args...> format, Args&&... args) {
+  static LogLimiter limiter;
+  if (auto count = limiter.admit(cause)) {
+    logs::virtio().warn("{} ({} in the last second)",
+                        fmt::format(format, std::forward<Args>(args)...), *count);
+  }
 }
 
 }  // namespace
@@ -36,22 +49,25 @@ void CommandEventDevice::popCommands(Virtqueue& queue) {
   for (;;) {
     auto popped = queue.popChain();
     if (!popped) {
-      SPDLOG_LOGGER_DEBUG(&logs::virtio(), "command queue: {}", popped.error().message);
+      warnLimited("command ring unusable", "command queue: {}", popped.error().message);
       break;
     }
     if (!*popped) break;
     DescriptorChain& chain = **popped;
     if (!chain.valid() || chain.writableBytes == 0) {
-      SPDLOG_LOGGER_DEBUG(&logs::virtio(), "command chain {} dropped: {}", chain.head,
-                          chain.valid() ? "no writable buffer" : chain.error);
+      // Malformed chains were logged by popChain().
+      if (chain.valid()) {
+        warnLimited("command without response buffer", "command chain {} dropped: no writable "
+                    "buffer", chain.head);
+      }
       queue.pushUsed(chain.head, 0);
       completedAny = true;
       continue;
     }
     auto request = gather(chain, maxRequestBytes_);
     if (!request) {
-      SPDLOG_LOGGER_DEBUG(&logs::virtio(), "command chain {} dropped: {}", chain.head,
-                          request.error().message);
+      warnLimited("command request unusable", "command chain {} dropped: {}", chain.head,
+                  request.error().message);
       queue.pushUsed(chain.head, 0);
       completedAny = true;
       continue;
@@ -75,7 +91,8 @@ void CommandEventDevice::flush(QueueTable queues) {
       }
       const size_t written = scatter(it->second, response.bytes);
       if (written < response.bytes.size()) {
-        logs::virtio().warn("response of {} bytes truncated to {}", response.bytes.size(), written);
+        warnLimited("response truncated", "response of {} bytes truncated to {}",
+                    response.bytes.size(), written);
       }
       commands->pushUsed(it->second.head, static_cast<uint32_t>(written));
       pending_.erase(it);
@@ -94,14 +111,14 @@ bool CommandEventDevice::deliverEvents(Virtqueue& queue) {
   while (hasPendingEvent() && queue.hasAvailable()) {
     auto popped = queue.popChain();
     if (!popped || !*popped) {
-      if (!popped) SPDLOG_LOGGER_DEBUG(&logs::virtio(), "event queue: {}", popped.error().message);
+      if (!popped) warnLimited("event ring unusable", "event queue: {}", popped.error().message);
       break;
     }
     DescriptorChain& chain = **popped;
     pushed = true;
     if (!chain.valid() || chain.writableBytes == 0) {
       // Useless buffer: give it back and keep the event for the next one.
-      SPDLOG_LOGGER_DEBUG(&logs::virtio(), "event chain {} unusable", chain.head);
+      if (chain.valid()) warnLimited("event buffer not writable", "event chain {} unusable", chain.head);
       queue.pushUsed(chain.head, 0);
       continue;
     }

@@ -13,11 +13,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Waits until fd is readable or the deadline passes.
-Status waitReadable(int fd, Clock::time_point deadline) {
+// Waits until fd is readable (POLLIN) or writable (POLLOUT) or the deadline passes.
+Status waitFor(int fd, short events, Clock::time_point deadline) {
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    pollfd pfd{fd, POLLIN, 0};
+    pollfd pfd{fd, events, 0};
     int n = ::poll(&pfd, 1, static_cast<int>(std::max<int64_t>(left.count(), 0)));
     if (n > 0) return okStatus();
     if (n == 0) return makeError(ErrorCode::kBackendFailure, "timed out waiting for the peer");
@@ -46,7 +46,7 @@ Status readExact(int fd, std::span<std::byte> out, Clock::time_point deadline,
   size_t done = 0;
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * vhost::kMaxFdsPerMessage)];
   while (done < out.size()) {
-    VDEC_TRY(waitReadable(fd, deadline));
+    VDEC_TRY(waitFor(fd, POLLIN, deadline));
     iovec iov{out.data() + done, out.size() - done};
     msghdr msg{};
     msg.msg_iov = &iov;
@@ -55,7 +55,8 @@ Status readExact(int fd, std::span<std::byte> out, Clock::time_point deadline,
       msg.msg_control = control;
       msg.msg_controllen = sizeof(control);
     }
-    ssize_t n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+    // MSG_DONTWAIT: never block, even if another reader took the bytes poll() announced.
+    ssize_t n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
       return makeError(ErrorCode::kBackendFailure, "recvmsg: {}", std::strerror(errno));
@@ -92,7 +93,7 @@ Result<std::optional<VhostUserMessage>> receiveMessage(int fd, std::chrono::mill
 }
 
 Status sendMessage(int fd, vhost::VhostUserHeader header, std::span<const std::byte> payload,
-                   std::span<const int> fds) {
+                   std::span<const int> fds, std::chrono::milliseconds timeout) {
   if (fds.size() > vhost::kMaxFdsPerMessage) {
     return makeError(ErrorCode::kInvalidParameter, "{} fds in one message", fds.size());
   }
@@ -113,14 +114,32 @@ Status sendMessage(int fd, vhost::VhostUserHeader header, std::span<const std::b
     std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
   }
   const size_t total = sizeof(header) + payload.size();
-  ssize_t n;
-  do {
-    n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return makeError(ErrorCode::kBackendFailure, "sendmsg: {}", std::strerror(errno));
-  if (static_cast<size_t>(n) != total) {
-    // Blocking stream socket: a short write only happens on a huge message we never send.
-    return makeError(ErrorCode::kBackendFailure, "short sendmsg ({} of {} bytes)", n, total);
+  const auto deadline = Clock::now() + timeout;
+  size_t sent = 0;
+  while (sent < total) {
+    ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        // A peer that does not read its socket: wait, bounded.
+        VDEC_TRY(waitFor(fd, POLLOUT, deadline));
+        continue;
+      }
+      return makeError(ErrorCode::kBackendFailure, "sendmsg: {}", std::strerror(errno));
+    }
+    sent += static_cast<size_t>(n);
+    if (sent == total) break;
+    // A short send: the fds went with the first byte; send the rest of the bytes alone.
+    msg.msg_control = nullptr;
+    msg.msg_controllen = 0;
+    size_t skip = static_cast<size_t>(n);
+    while (msg.msg_iovlen > 0 && skip >= msg.msg_iov[0].iov_len) {
+      skip -= msg.msg_iov[0].iov_len;
+      ++msg.msg_iov;
+      --msg.msg_iovlen;
+    }
+    msg.msg_iov[0].iov_base = static_cast<char*>(msg.msg_iov[0].iov_base) + skip;
+    msg.msg_iov[0].iov_len -= skip;
   }
   return okStatus();
 }

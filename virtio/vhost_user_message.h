@@ -25,14 +25,23 @@ struct VhostUserMessage {
   }
 };
 
+// How long the device thread may wait for the rest of a message once its first byte arrived,
+// or for room in the socket to send one. A front-end writes a message in one go (QEMU: one
+// sendmsg); a slower one is a broken one, and the device thread has other work.
+inline constexpr std::chrono::milliseconds kMessageTimeout{100};
+
 // Reads one message from a stream socket. nullopt: the peer closed the socket cleanly before a
-// header. Error: a read failed, the peer closed mid-message, or `timeout` passed between bytes.
-// An oversized message is returned with its header only; the stream is then out of sync.
+// header. Error: a read failed, the peer closed mid-message, or `timeout` passed before the
+// whole message arrived (the deadline covers the whole message, not each byte). Never blocks
+// past the deadline (poll + MSG_DONTWAIT). An oversized message is returned with its header
+// only; the stream is then out of sync.
 Result<std::optional<VhostUserMessage>> receiveMessage(int fd, std::chrono::milliseconds timeout);
 
-// Writes header + payload in one sendmsg, with fds attached to it (at most kMaxFdsPerMessage).
-// header.size is set from payload.
+// Writes header + payload with fds attached to the first byte (at most kMaxFdsPerMessage).
+// header.size is set from payload. Never blocks past `timeout` (a peer that does not read its
+// socket): then fails with kBackendFailure, and the stream may hold a partial message.
 Status sendMessage(int fd, vhost::VhostUserHeader header, std::span<const std::byte> payload,
-                   std::span<const int> fds = {});
+                   std::span<const int> fds = {},
+                   std::chrono::milliseconds timeout = kMessageTimeout);
 
 }  // namespace vdec::virtio

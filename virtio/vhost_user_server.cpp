@@ -4,6 +4,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 
 #include "vdec/base/logging.h"
 #include "vdec/base/wire.h"
+#include "virtio/frontend_fd.h"
 
 namespace vdec::virtio {
 namespace {
@@ -22,10 +24,14 @@ constexpr uint64_t kTagListen = 0;
 constexpr uint64_t kTagStop = 1;
 constexpr uint64_t kTagConn = 2;
 constexpr uint64_t kTagNotify = 3;
-constexpr uint64_t kTagKick = 0x100;  // + vring index
+constexpr uint64_t kTagKick = 0x100;  // + vring index, + the kick fd's generation << 32
 
-// Bytes of a partially sent message may trickle in; give up on a stalled front-end after this.
-constexpr std::chrono::milliseconds kMessageTimeout{5000};
+// Front-ends that may wait in the listen queue while one is served.
+constexpr int kListenBacklog = 4;
+
+uint64_t kickTag(uint32_t index, uint32_t generation) {
+  return (uint64_t{generation} << 32) | (kTagKick + index);
+}
 
 std::vector<std::byte> u64Bytes(uint64_t value) { return toBytes(value); }
 
@@ -58,7 +64,7 @@ Result<std::unique_ptr<VhostUserServer>> VhostUserServer::listen(const std::stri
     return makeError(ErrorCode::kBackendFailure, "socket: {}", std::strerror(errno));
   ::unlink(socketPath.c_str());  // a stale socket from an earlier run
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::listen(fd.get(), 1) != 0) {
+      ::listen(fd.get(), kListenBacklog) != 0) {
     return makeError(ErrorCode::kBackendFailure, "bind/listen {}: {}", socketPath,
                      std::strerror(errno));
   }
@@ -80,6 +86,24 @@ Result<std::unique_ptr<VhostUserServer>> VhostUserServer::adopt(UniqueFd listenF
   return server;
 }
 
+Result<std::unique_ptr<VhostUserServer>> VhostUserServer::adoptConnection(UniqueFd connection,
+                                                                          VirtioDevice& device) {
+  UniqueFd stopFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  UniqueFd epollFd(::epoll_create1(EPOLL_CLOEXEC));
+  if (!stopFd.isValid() || !epollFd.isValid()) {
+    return makeError(ErrorCode::kBackendFailure, "eventfd/epoll: {}", std::strerror(errno));
+  }
+  std::unique_ptr<VhostUserServer> server(
+      new VhostUserServer(UniqueFd(), std::move(stopFd), std::move(epollFd), device));
+  VDEC_TRY(server->watch(server->stopFd_.get(), kTagStop));
+  if (device.notifyFd() >= 0) VDEC_TRY(server->watch(device.notifyFd(), kTagNotify));
+  server->conn_ = std::move(connection);
+  server->vrings_.resize(device.numQueues());
+  VDEC_TRY(server->watch(server->conn_.get(), kTagConn));
+  logs::virtio().info("serving the front-end connected on fd {}", server->conn_.get());
+  return server;
+}
+
 VhostUserServer::VhostUserServer(UniqueFd listenFd, UniqueFd stopFd, UniqueFd epollFd,
                                  VirtioDevice& device)
     : listenFd_(std::move(listenFd)),
@@ -96,11 +120,11 @@ void VhostUserServer::stop() {
   [[maybe_unused]] ssize_t n = ::write(stopFd_.get(), &one, sizeof(one));
 }
 
-Status VhostUserServer::watch(int fd, uint64_t tag) {
+Status VhostUserServer::watch(int fd, uint64_t tag, uint32_t extraEvents, bool modify) {
   epoll_event ev{};
-  ev.events = EPOLLIN;
+  ev.events = EPOLLIN | extraEvents;
   ev.data.u64 = tag;
-  if (::epoll_ctl(epollFd_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+  if (::epoll_ctl(epollFd_.get(), modify ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0) {
     return makeError(ErrorCode::kBackendFailure, "epoll_ctl add: {}", std::strerror(errno));
   }
   return okStatus();
@@ -125,22 +149,32 @@ Status VhostUserServer::run() {
         logs::virtio().info("stopping");
         return okStatus();
       } else if (tag == kTagListen) {
-        VDEC_TRY(acceptConnection());
+        if (conn_.isValid()) {
+          // One front-end at a time; the watch was one-shot, re-armed when this one leaves.
+          logs::virtio().warn(
+              "another front-end is waiting to connect; it is served when the current one "
+              "disconnects");
+        } else {
+          VDEC_TRY(acceptConnection());
+        }
       } else if (tag == kTagConn) {
         if (conn_.isValid() && !serveMessage()) dropConnection("front-end protocol error");
       } else if (tag == kTagNotify) {
         onDeviceNotify();
       } else if (tag >= kTagKick) {
-        onKick(static_cast<uint32_t>(tag - kTagKick));
+        onKick(static_cast<uint32_t>((tag & 0xffffffffu) - kTagKick),
+               static_cast<uint32_t>(tag >> 32), events[i].events);
       }
-      // Handling one event may have closed fds of later events in this batch (a dropped
-      // connection); their tags are re-checked against current state, so that is harmless.
+      // Handling one event may have closed or replaced fds of later events in this batch (a
+      // dropped connection, SET_VRING_KICK): their tags are re-checked against current state
+      // (kick tags carry the generation of their fd), so that is harmless.
     }
   }
 }
 
 Status VhostUserServer::acceptConnection() {
-  int fd = ::accept4(listenFd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+  // Non-blocking: every read and write on it is bounded by kMessageTimeout anyway.
+  int fd = ::accept4(listenFd_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
   if (fd < 0) {
     if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED) return okStatus();
     return makeError(ErrorCode::kBackendFailure, "accept: {}", std::strerror(errno));
@@ -148,8 +182,9 @@ Status VhostUserServer::acceptConnection() {
   conn_.reset(fd);
   vrings_.clear();
   vrings_.resize(device_.numQueues());
-  // One front-end at a time: the next one waits in the backlog until this one leaves.
-  unwatch(listenFd_.get());
+  // One front-end at a time: the next one waits in the backlog until this one leaves. The
+  // listening socket stays watched once more (one-shot) to log that someone is waiting.
+  VDEC_TRY(watch(listenFd_.get(), kTagListen, EPOLLONESHOT, /*modify=*/true));
   VDEC_TRY(watch(conn_.get(), kTagConn));
   logs::virtio().info("front-end connected");
   return okStatus();
@@ -167,7 +202,11 @@ void VhostUserServer::dropConnection(const char* why) {
   memory_.reset();
   conn_.reset();
   ackedFeatures_ = protocolFeatures_ = status_ = 0;
-  if (!watch(listenFd_.get(), kTagListen)) {
+  if (!listenFd_.isValid()) {  // adoptConnection(): the only front-end has gone
+    stop();
+    return;
+  }
+  if (!watch(listenFd_.get(), kTagListen, 0, /*modify=*/true)) {
     logs::virtio().error("cannot watch the listening socket again; stopping");
     stop();
   }
@@ -408,11 +447,22 @@ VhostUserServer::Outcome VhostUserServer::setVringFd(VhostUserMessage& m) {
       return makeError(ErrorCode::kInvalidParameter, "vring {}: {} fds", index, m.fds.size());
     }
     UniqueFd fd = noFd ? UniqueFd() : std::move(m.fds.front());
+    // Kick and call fds are used without ever blocking (frontend_fd.h); the err fd is only
+    // held, never used.
+    if (fd.isValid() && m.header.request != VHOST_USER_SET_VRING_ERR) {
+      VDEC_TRY(prepareNotifyFd(fd.get(), m.header.request == VHOST_USER_SET_VRING_KICK
+                                             ? "vring kick"
+                                             : "vring call"));
+    }
     switch (m.header.request) {
       case VHOST_USER_SET_VRING_KICK:
         unwatch(vring->kick.get());
         vring->kick = std::move(fd);
-        if (vring->kick.isValid()) VDEC_TRY(watch(vring->kick.get(), kTagKick + index));
+        // Events of the old fd still in this epoll batch carry the old generation: ignored.
+        ++vring->kickGeneration;
+        if (vring->kick.isValid()) {
+          VDEC_TRY(watch(vring->kick.get(), kickTag(index, vring->kickGeneration)));
+        }
         vring->started = true;  // a ring starts on SET_VRING_KICK
         rebuildQueue(index);
         processQueue(index);
@@ -461,6 +511,11 @@ VhostUserServer::Outcome VhostUserServer::getConfig(const VhostUserMessage& m) {
 VhostUserServer::Outcome VhostUserServer::setBackendReqFd(VhostUserMessage& m) {
   if (m.fds.size() != 1) {
     return {makeError(ErrorCode::kInvalidParameter, "SET_BACKEND_REQ_FD with {} fds", m.fds.size()),
+            std::nullopt};
+  }
+  struct stat st {};
+  if (::fstat(m.fds.front().get(), &st) != 0 || !S_ISSOCK(st.st_mode)) {
+    return {makeError(ErrorCode::kInvalidParameter, "SET_BACKEND_REQ_FD: fd is not a socket"),
             std::nullopt};
   }
   device_.setObjectResolver(nullptr);  // before the old channel dies
@@ -520,11 +575,17 @@ void VhostUserServer::processQueue(uint32_t index) {
   if (index < table.size() && table[index] != nullptr) device_.onQueueKick(index, table);
 }
 
-void VhostUserServer::onKick(uint32_t index) {
-  if (index >= vrings_.size() || !vrings_[index].kick.isValid()) return;
-  eventfd_t count = 0;
-  if (::eventfd_read(vrings_[index].kick.get(), &count) != 0 && errno != EAGAIN) {
-    logs::virtio().debug("vring {} kick read failed: {}", index, std::strerror(errno));
+void VhostUserServer::onKick(uint32_t index, uint32_t generation, uint32_t events) {
+  if (index >= vrings_.size()) return;
+  Vring& vring = vrings_[index];
+  if (!vring.kick.isValid() || vring.kickGeneration != generation) return;  // stale event
+  const KickState state = drainKick(vring.kick.get());
+  if (state == KickState::kHungUp || (state == KickState::kEmpty && (events & EPOLLHUP) != 0)) {
+    // A pipe whose write end is closed polls readable for ever: stop watching it, or the loop
+    // spins. The ring runs again on the next SET_VRING_KICK.
+    logs::virtio().warn("vring {} kick fd hung up; no more kicks until SET_VRING_KICK", index);
+    unwatch(vring.kick.get());
+    vring.kick.reset();
   }
   processQueue(index);
 }

@@ -20,7 +20,11 @@ namespace vdec::virtio {
 
 // Lifecycle: listen -> accept one front-end -> serve it (handshake, memory table, rings, kicks,
 // device notifications) -> on disconnect drop everything (device.reset()) -> accept the next.
-// A misbehaving front-end costs at most its connection; the loop only ends on stop().
+// A misbehaving front-end costs at most its connection; the loop only ends on stop(). Nothing a
+// front-end sends blocks the loop for long: messages are read and replies written within
+// kMessageTimeout (100 ms), kick and call fds are used non-blocking (frontend_fd.h), a
+// back-end channel lookup waits at most BackendChannel::kLookupTimeout (200 ms) once.
+// Other front-ends wait in the listen backlog (4) while one is served; that is logged.
 //
 // Thread: run() owns the calling thread; every device callback runs there. stop() may be called
 // from any thread or a signal handler.
@@ -31,6 +35,10 @@ class VhostUserServer {
                                                          VirtioDevice& device);
   // Serves on an already listening socket (owned from now on).
   static Result<std::unique_ptr<VhostUserServer>> adopt(UniqueFd listenFd, VirtioDevice& device);
+  // Serves one already connected front-end (QEMU's `--fd` convention: the VMM or libvirt made
+  // the socket). Nothing else can connect, so run() returns once that front-end disconnects.
+  static Result<std::unique_ptr<VhostUserServer>> adoptConnection(UniqueFd connection,
+                                                                  VirtioDevice& device);
   ~VhostUserServer();
   VhostUserServer(const VhostUserServer&) = delete;
   VhostUserServer& operator=(const VhostUserServer&) = delete;
@@ -59,6 +67,7 @@ class VhostUserServer {
     std::optional<vhost::VhostUserVringAddr> addr;
     uint16_t base = 0;
     UniqueFd kick;
+    uint32_t kickGeneration = 0;  // bumped when kick is replaced; part of its epoll tag
     UniqueFd call;
     UniqueFd err;
     bool started = false;
@@ -78,7 +87,7 @@ class VhostUserServer {
   // false: the connection must be dropped.
   bool serveMessage();
   Outcome dispatch(VhostUserMessage& message);
-  void onKick(uint32_t index);
+  void onKick(uint32_t index, uint32_t generation, uint32_t events);
   void onDeviceNotify();
 
   Outcome setFeatures(const VhostUserMessage& message);
@@ -100,7 +109,7 @@ class VhostUserServer {
   void processQueue(uint32_t index);
   std::vector<Virtqueue*> queueTable();
   void updateResolver();
-  Status watch(int fd, uint64_t tag);
+  Status watch(int fd, uint64_t tag, uint32_t extraEvents = 0, bool modify = false);
   void unwatch(int fd);
 
   UniqueFd listenFd_;

@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: MIT
 #include "virtio/virtqueue.h"
 
-#include <sys/eventfd.h>
-
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <optional>
 
 #include <fmt/format.h>
 
+#include "buffers/sigbus_guard.h"
+#include "vdec/base/log_limiter.h"
 #include "vdec/base/logging.h"
 #include "vdec/base/wire.h"
+#include "virtio/frontend_fd.h"
 #include "virtio/virtio_ring.h"
 
 namespace vdec::virtio {
@@ -21,23 +23,41 @@ namespace {
 
 using vring::VringDesc;
 
-// The avail/used index fields are shared with the guest: load/store them atomically with
+// Guest memory may be a file that the front-end can truncate (buffers/fd_seals.h): every access
+// here is SIGBUS-guarded. The avail/used index fields are loaded/stored atomically with
 // acquire/release ordering so the ring entries they publish are seen in order.
-uint16_t atomicLoad16(const std::byte* p) {
-  return __atomic_load_n(reinterpret_cast<const uint16_t*>(p), __ATOMIC_ACQUIRE);
+std::optional<uint16_t> atomicLoad16(const std::byte* p) {
+  uint16_t value = 0;
+  if (!buffers::guardedLoad16(p, &value)) return std::nullopt;
+  return value;
 }
 
-void atomicStore16(std::byte* p, uint16_t value) {
-  __atomic_store_n(reinterpret_cast<uint16_t*>(p), value, __ATOMIC_RELEASE);
-}
-
-VringDesc readDesc(std::span<const std::byte> table, uint32_t index) {
-  VringDesc desc;
-  std::memcpy(&desc, table.data() + size_t{index} * sizeof(VringDesc), sizeof(desc));
-  return desc;
+bool readDesc(std::span<const std::byte> table, uint32_t index, VringDesc* desc) {
+  return buffers::guardedCopy(desc, table.data() + size_t{index} * sizeof(VringDesc),
+                              sizeof(*desc));
 }
 
 bool isAligned(uint64_t addr, uint64_t alignment) { return addr % alignment == 0; }
+
+LogLimiter& chainLogLimiter() {
+  static LogLimiter limiter;
+  return limiter;
+}
+
+// Every bad chain is logged, in every build, at most one line per cause per second.
+void logBadChain(const DescriptorChain& chain) {
+  if (auto count = chainLogLimiter().admit(chain.cause)) {
+    logs::virtio().warn("malformed descriptor chain at head {}: {} ({} {} in the last second)",
+                        chain.head, chain.error, *count, *count == 1 ? "chain" : "chains");
+  }
+}
+
+template <typename... Args>
+void fail(DescriptorChain& chain, const char* cause, fmt::format_string<Args...> format,
+          Args&&... args) {
+  chain.cause = cause;
+  chain.error = fmt::format(format, std::forward<Args>(args)...);
+}
 
 }  // namespace
 
@@ -66,16 +86,25 @@ Result<Virtqueue> Virtqueue::create(std::shared_ptr<const buffers::GuestMemory> 
   queue.size_ = static_cast<uint16_t>(size);
   queue.nextAvail_ = layout.nextAvail;
   // Resume where the previous owner of the ring stopped (libvhost-user does the same).
-  queue.nextUsed_ = atomicLoad16(queue.used_.data() + 2);
+  auto usedIdx = atomicLoad16(queue.used_.data() + 2);
+  if (!usedIdx) return makeError(ErrorCode::kInvalidParameter, "used ring faulted (truncated fd)");
+  queue.nextUsed_ = *usedIdx;
   return queue;
 }
 
-uint16_t Virtqueue::loadAvailIdx() const { return atomicLoad16(avail_.data() + 2); }
+std::optional<uint16_t> Virtqueue::loadAvailIdx() const { return atomicLoad16(avail_.data() + 2); }
 
-bool Virtqueue::hasAvailable() const { return loadAvailIdx() != nextAvail_; }
+bool Virtqueue::hasAvailable() const {
+  auto availIdx = loadAvailIdx();
+  return availIdx && *availIdx != nextAvail_;
+}
 
 Result<std::optional<DescriptorChain>> Virtqueue::popChain() {
-  const uint16_t availIdx = loadAvailIdx();
+  const std::optional<uint16_t> loaded = loadAvailIdx();
+  if (!loaded) {
+    return makeError(ErrorCode::kInvalidParameter, "avail ring faulted (guest memory truncated)");
+  }
+  const uint16_t availIdx = *loaded;
   if (availIdx == nextAvail_) return std::optional<DescriptorChain>();
   const uint16_t pending = static_cast<uint16_t>(availIdx - nextAvail_);
   if (pending > size_) {
@@ -84,59 +113,82 @@ Result<std::optional<DescriptorChain>> Virtqueue::popChain() {
                      nextAvail_, size_);
   }
   uint16_t head = 0;
-  std::memcpy(&head, avail_.data() + 4 + 2 * size_t{static_cast<uint16_t>(nextAvail_ % size_)},
-              sizeof(head));
+  if (!buffers::guardedCopy(
+          &head, avail_.data() + 4 + 2 * size_t{static_cast<uint16_t>(nextAvail_ % size_)},
+          sizeof(head))) {
+    return makeError(ErrorCode::kInvalidParameter, "avail ring faulted (guest memory truncated)");
+  }
   ++nextAvail_;
 
   DescriptorChain chain;
   chain.head = head;
   chain.memory = memory_;
   if (head >= size_) {
-    chain.error = fmt::format("head {} outside queue of {}", head, size_);
+    fail(chain, "head outside the queue", "head {} outside queue of {}", head, size_);
   } else {
     walkChain(chain);
   }
   if (!chain.valid()) {
-    chain.readable.clear();
-    chain.writable.clear();
+    // Release the spans' memory too: a bad chain holds nothing while it waits to be completed.
+    std::vector<std::span<const std::byte>>().swap(chain.readable);
+    std::vector<std::span<std::byte>>().swap(chain.writable);
     chain.readableBytes = chain.writableBytes = 0;
-    SPDLOG_LOGGER_DEBUG(&logs::virtio(), "malformed chain at head {}: {}", head, chain.error);
+    logBadChain(chain);
   }
   return std::optional<DescriptorChain>(std::move(chain));
 }
 
-// Follows the chain from chain.head; sets chain.error on the first problem. Bounded: at most
-// one pass over the descriptor table (or the indirect table) and kMaxChainBytes in total.
+// Follows the chain from chain.head; sets chain.error on the first problem. Bounded by what a
+// chain can legally reach: each table (the ring's, or one indirect table of at most
+// kMaxIndirectEntries) is visited at most once per entry (a longer walk is a loop), the whole
+// chain holds at most kMaxChainDescriptors descriptors and kMaxChainBytes bytes.
 void Virtqueue::walkChain(DescriptorChain& chain) const {
   std::span<const std::byte> table = desc_;
   uint32_t tableEntries = size_;
   uint32_t index = chain.head;
-  uint32_t visited = 0;
+  uint32_t visited = 0;  // in the current table
+  uint32_t steps = 0;    // in the whole chain
   bool inIndirect = false;
   uint64_t total = 0;
 
   for (;;) {
     if (++visited > tableEntries) {
-      chain.error = fmt::format("chain longer than its table of {} (loop?)", tableEntries);
+      fail(chain, "loop in chain", "chain longer than its table of {} (loop?)", tableEntries);
       return;
     }
-    const VringDesc desc = readDesc(table, index);
+    VringDesc desc{};
+    if (!readDesc(table, index, &desc)) {
+      fail(chain, "descriptor table faulted", "descriptor table faulted (guest memory truncated)");
+      return;
+    }
+    // The descriptor pointing at an indirect table is not counted: the table's entries are.
+    if (!(desc.flags & vring::VRING_DESC_F_INDIRECT) && ++steps > kMaxChainDescriptors) {
+      fail(chain, "chain too long", "chain of more than {} descriptors", kMaxChainDescriptors);
+      return;
+    }
     if (desc.flags & vring::VRING_DESC_F_INDIRECT) {
       if (inIndirect) {
-        chain.error = "nested indirect descriptor";
+        fail(chain, "nested indirect", "nested indirect descriptor");
         return;
       }
       if (desc.flags & vring::VRING_DESC_F_NEXT) {
-        chain.error = "indirect descriptor with NEXT";
+        fail(chain, "indirect with next", "indirect descriptor with NEXT");
         return;
       }
       if (desc.len == 0 || desc.len % sizeof(VringDesc) != 0) {
-        chain.error = fmt::format("bad indirect table length {}", desc.len);
+        fail(chain, "bad indirect length", "bad indirect table length {}", desc.len);
+        return;
+      }
+      // Checked before anything is translated or read: a 4 GiB "table" costs nothing.
+      if (desc.len / sizeof(VringDesc) > kMaxIndirectEntries) {
+        fail(chain, "indirect table too long", "indirect table of {} entries over {}",
+             desc.len / sizeof(VringDesc), kMaxIndirectEntries);
         return;
       }
       auto indirect = memory_->translate(buffers::GuestAddress{desc.addr}, desc.len);
       if (!indirect) {
-        chain.error = fmt::format("indirect table: {}", indirect.error().message);
+        fail(chain, "indirect table outside guest RAM", "indirect table: {}",
+             indirect.error().message);
         return;
       }
       table = *indirect;
@@ -148,19 +200,19 @@ void Virtqueue::walkChain(DescriptorChain& chain) const {
     }
     if (desc.len != 0) {  // zero-length descriptors are legal and carry nothing
       if (addOverflows(total, desc.len, &total) || total > kMaxChainBytes) {
-        chain.error = fmt::format("chain exceeds {} bytes", kMaxChainBytes);
+        fail(chain, "chain too large", "chain exceeds {} bytes", kMaxChainBytes);
         return;
       }
       auto bytes = memory_->translate(buffers::GuestAddress{desc.addr}, desc.len);
       if (!bytes) {
-        chain.error = bytes.error().message;
+        fail(chain, "buffer outside guest RAM", "{}", bytes.error().message);
         return;
       }
       if (desc.flags & vring::VRING_DESC_F_WRITE) {
         chain.writable.push_back(*bytes);
         chain.writableBytes += desc.len;
       } else if (!chain.writable.empty()) {
-        chain.error = "readable descriptor after a writable one";
+        fail(chain, "readable after writable", "readable descriptor after a writable one");
         return;
       } else {
         chain.readable.emplace_back(*bytes);
@@ -170,7 +222,7 @@ void Virtqueue::walkChain(DescriptorChain& chain) const {
     if (!(desc.flags & vring::VRING_DESC_F_NEXT)) return;
     index = desc.next;
     if (index >= tableEntries) {
-      chain.error = fmt::format("next {} outside table of {}", index, tableEntries);
+      fail(chain, "next outside table", "next {} outside table of {}", index, tableEntries);
       return;
     }
   }
@@ -178,18 +230,31 @@ void Virtqueue::walkChain(DescriptorChain& chain) const {
 
 void Virtqueue::pushUsed(uint16_t head, uint32_t writtenLen) {
   const vring::VringUsedElem elem{head, writtenLen};
-  std::memcpy(used_.data() + 4 + sizeof(elem) * size_t{static_cast<uint16_t>(nextUsed_ % size_)},
-              &elem, sizeof(elem));
+  const bool stored =
+      buffers::guardedCopy(
+          used_.data() + 4 + sizeof(elem) * size_t{static_cast<uint16_t>(nextUsed_ % size_)},
+          &elem, sizeof(elem)) &&
+      buffers::guardedStore16(used_.data() + 2, static_cast<uint16_t>(nextUsed_ + 1));
   ++nextUsed_;
-  atomicStore16(used_.data() + 2, nextUsed_);
+  if (!stored) {
+    static LogLimiter limiter;
+    if (auto count = limiter.admit("used ring faulted")) {
+      logs::virtio().warn("used ring faulted (guest memory truncated); {} completions lost",
+                          *count);
+    }
+  }
 }
 
 void Virtqueue::notify() const {
   if (callFd_ < 0) return;
   // Make the used index visible before the guest can take the interrupt.
   __atomic_thread_fence(__ATOMIC_SEQ_CST);
-  if (::eventfd_write(callFd_, 1) != 0) {
-    SPDLOG_LOGGER_DEBUG(&logs::virtio(), "call eventfd write failed: {}", std::strerror(errno));
+  // EAGAIN (counter at its maximum, pipe full) counts as signalled: an interrupt is pending.
+  if (!signalCall(callFd_)) {
+    static LogLimiter limiter;
+    if (auto count = limiter.admit("call fd write failed")) {
+      logs::virtio().warn("call fd write failed: {} ({} times)", std::strerror(errno), *count);
+    }
   }
 }
 
@@ -198,9 +263,14 @@ Result<std::vector<std::byte>> gather(const DescriptorChain& chain, size_t maxBy
     return makeError(ErrorCode::kInvalidParameter, "request of {} bytes exceeds {}",
                      chain.readableBytes, maxBytes);
   }
-  std::vector<std::byte> out;
-  out.reserve(chain.readableBytes);
-  for (const auto& span : chain.readable) out.insert(out.end(), span.begin(), span.end());
+  std::vector<std::byte> out(chain.readableBytes);
+  size_t at = 0;
+  for (const auto& span : chain.readable) {
+    if (!buffers::guardedCopy(out.data() + at, span.data(), span.size())) {
+      return makeError(ErrorCode::kInvalidParameter, "request faulted (guest memory truncated)");
+    }
+    at += span.size();
+  }
   return out;
 }
 
@@ -209,7 +279,7 @@ size_t scatter(const DescriptorChain& chain, std::span<const std::byte> bytes) {
   for (const auto& span : chain.writable) {
     if (written == bytes.size()) break;
     const size_t n = std::min(span.size(), bytes.size() - written);
-    std::memcpy(span.data(), bytes.data() + written, n);
+    if (!buffers::guardedCopy(span.data(), bytes.data() + written, n)) break;
     written += n;
   }
   return written;

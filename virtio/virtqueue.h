@@ -18,7 +18,8 @@ namespace vdec::virtio {
 // One descriptor chain popped from the avail ring. The spans point into guest memory (kept
 // alive by `memory`); the guest may rewrite those bytes at any time, so copy before parsing.
 // A chain whose `error` is set is malformed: it carries no buffers, and the device must still
-// complete it with pushUsed(head, 0) so that the ring does not stall.
+// complete it with pushUsed(head, 0) so that the ring does not stall. The spans are only ever
+// read or written through gather()/scatter(), which are SIGBUS-safe (buffers/sigbus_guard.h).
 struct DescriptorChain {
   uint16_t head = 0;
   std::vector<std::span<const std::byte>> readable;
@@ -26,6 +27,7 @@ struct DescriptorChain {
   uint64_t readableBytes = 0;
   uint64_t writableBytes = 0;
   std::string error;  // empty for a well-formed chain
+  const char* cause = "";  // the kind of error, a fixed string (rate-limited logging key)
   std::shared_ptr<const buffers::GuestMemory> memory;
 
   [[nodiscard]] bool valid() const { return error.empty(); }
@@ -33,6 +35,12 @@ struct DescriptorChain {
 
 // Upper bound on the bytes one chain may describe (readable + writable).
 inline constexpr uint64_t kMaxChainBytes = 64ull << 20;
+// Upper bound on the descriptors of one chain, the entries of an indirect table included, and on
+// the entries of one indirect table (16 KiB). QEMU bounds chains the same way
+// (VIRTQUEUE_MAX_SIZE); the virtio-video driver sends at most 3 per command. It bounds the work
+// of one walk and the host memory of one chain (readable + writable spans, 16 bytes each).
+inline constexpr uint32_t kMaxChainDescriptors = 1024;
+inline constexpr uint32_t kMaxIndirectEntries = 1024;
 
 // Where the front-end placed a ring (vhost-user SET_VRING_NUM/ADDR/BASE).
 struct VirtqueueLayout {
@@ -53,18 +61,21 @@ class Virtqueue {
                                   const VirtqueueLayout& layout);
 
   // Pops the next available chain; nullopt when the ring is empty. An error means the avail
-  // ring itself is corrupt (index jump larger than the ring): nothing can be completed.
-  // A malformed chain is returned as a chain with `error` set.
+  // ring itself is corrupt (index jump larger than the ring) or unreadable (guest memory
+  // faulted): nothing can be completed. A malformed chain is returned as a chain with `error`
+  // set, and logged (rate-limited, one line per cause per second, in every build). The walk is
+  // bounded by kMaxChainDescriptors steps whatever the guest wrote.
   Result<std::optional<DescriptorChain>> popChain();
-  // True if popChain() would return a chain (or an error).
+  // True if popChain() would return a chain (or an error); false if the ring is unreadable.
   [[nodiscard]] bool hasAvailable() const;
 
   // Publishes head as used with writtenLen bytes written (release ordering).
   void pushUsed(uint16_t head, uint32_t writtenLen);
-  // Signals the call eventfd, if any.
+  // Signals the call eventfd, if any. Never blocks: the server makes call fds non-blocking, and
+  // a full counter (EAGAIN) already means "interrupt pending", so the signal is not lost.
   void notify() const;
 
-  // Borrowed: the fd must stay open while set; -1 disables notifications.
+  // Borrowed: the fd must stay open while set, and be non-blocking; -1 disables notifications.
   void setCallFd(int fd) { callFd_ = fd; }
 
   [[nodiscard]] uint16_t size() const { return size_; }
@@ -74,7 +85,7 @@ class Virtqueue {
 
  private:
   Virtqueue() = default;
-  uint16_t loadAvailIdx() const;
+  std::optional<uint16_t> loadAvailIdx() const;
   void walkChain(DescriptorChain& chain) const;
 
   std::shared_ptr<const buffers::GuestMemory> memory_;
@@ -88,9 +99,10 @@ class Virtqueue {
   int callFd_ = -1;
 };
 
-// Copies the readable bytes of chain; fails if they exceed maxBytes.
+// Copies the readable bytes of chain; fails if they exceed maxBytes or guest memory faults.
 Result<std::vector<std::byte>> gather(const DescriptorChain& chain, size_t maxBytes);
-// Copies bytes into the writable buffers of chain, in order; returns how many fit.
+// Copies bytes into the writable buffers of chain, in order; returns how many fit (stops early
+// if guest memory faults).
 size_t scatter(const DescriptorChain& chain, std::span<const std::byte> bytes);
 
 }  // namespace vdec::virtio

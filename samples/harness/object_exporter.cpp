@@ -72,16 +72,18 @@ Result<ExportedObject> ObjectExporter::allocate(uint64_t bytes) {
     return makeError(ErrorCode::kOutOfMemory, "ftruncate object to {} bytes: {}", size,
                      std::strerror(errno));
   }
+  // The device refuses a memfd that could shrink under its mapping; udmabuf requires
+  // F_SEAL_SHRINK too (and refuses F_SEAL_WRITE).
+  if (::fcntl(object.memfd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) != 0) {
+    return makeError(ErrorCode::kBackendFailure, "sealing object memfd: {}", std::strerror(errno));
+  }
   if (udmabuf_.isValid()) {
-    // udmabuf requires F_SEAL_SHRINK and refuses F_SEAL_WRITE.
-    if (::fcntl(object.memfd.get(), F_ADD_SEALS, F_SEAL_SHRINK) == 0) {
-      udmabuf_create create{};
-      create.memfd = static_cast<uint32_t>(object.memfd.get());
-      create.flags = UDMABUF_FLAGS_CLOEXEC;
-      create.offset = 0;
-      create.size = size;
-      object.exported = UniqueFd(::ioctl(udmabuf_.get(), UDMABUF_CREATE, &create));
-    }
+    udmabuf_create create{};
+    create.memfd = static_cast<uint32_t>(object.memfd.get());
+    create.flags = UDMABUF_FLAGS_CLOEXEC;
+    create.offset = 0;
+    create.size = size;
+    object.exported = UniqueFd(::ioctl(udmabuf_.get(), UDMABUF_CREATE, &create));
     if (!object.exported.isValid()) {
       logs::harness().warn("UDMABUF_CREATE of {} bytes failed ({}), exporting a memfd", size,
                            std::strerror(errno));

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "buffers/guest_memory.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -13,6 +14,8 @@ UniqueFd memfdOfSize(uint64_t size) {
   UniqueFd fd(memfd_create("vdec-guest-memory-test", MFD_CLOEXEC | MFD_ALLOW_SEALING));
   EXPECT_TRUE(fd.isValid());
   EXPECT_EQ(ftruncate(fd.get(), static_cast<off_t>(size)), 0);
+  // As QEMU's memory-backend-memfd: sealed against size changes.
+  EXPECT_EQ(fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW), 0);
   return fd;
 }
 

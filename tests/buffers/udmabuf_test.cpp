@@ -105,16 +105,24 @@ TEST(UdmabufTest, GuestRangesBecomeMemfdRangesMergedWhenAdjacent) {
 }
 
 TEST(UdmabufTest, GuestPagesResourceExplainsWhyItHasNoDmaBuf) {
-  auto ram = vdec::testing::makeTestGuestMemory(kSize);
-  const std::vector<GuestRange> ranges = {{GuestAddress{ram.base}, 0x4000}};
-  auto pages = GuestPages::create(ram.memory, ranges, kSize);
+  // Guest RAM that cannot be sealed (no MFD_ALLOW_SEALING): the device serves it (guarded),
+  // but it cannot become a udmabuf.
+  constexpr uint64_t kBase = 0x100000;
+  UniqueFd fd(::memfd_create("udmabuf-test-unsealable", MFD_CLOEXEC));
+  ASSERT_EQ(::ftruncate(fd.get(), static_cast<off_t>(kSize)), 0);
+  std::vector<GuestMemoryRegionSpec> specs;
+  specs.push_back({kBase, kSize, 0x7f0000000000ull, 0, std::move(fd)});
+  auto memory = GuestMemory::create(std::move(specs));
+  ASSERT_TRUE(memory.has_value()) << memory.error().message;
+  const std::vector<GuestRange> ranges = {{GuestAddress{kBase}, 0x4000}};
+  auto pages = GuestPages::create(*memory, ranges, kSize);
   ASSERT_TRUE(pages.has_value());
-  auto resource = DmaBufResource::forGuestPages(std::move(*pages), ram.memory, ranges);
+  auto resource = DmaBufResource::forGuestPages(std::move(*pages), *memory, ranges);
   EXPECT_EQ(resource->size(), 0x4000u);
   auto dmaBuf = resource->dmaBuf();
   ASSERT_FALSE(dmaBuf.has_value());
-  // The fixture's memfd is not sealed; without the device that is reported first as well, since
-  // the ranges are checked before /dev/udmabuf is opened.
+  // The memfd is not sealed; without the device that is reported first as well, since the
+  // ranges are checked before /dev/udmabuf is opened.
   EXPECT_THAT(dmaBuf.error().message, HasSubstr("F_SEAL_SHRINK"));
   EXPECT_EQ(resource->dmaBuf().error().message, dmaBuf.error().message);  // not retried
   // The wrapper forwards the bytes.

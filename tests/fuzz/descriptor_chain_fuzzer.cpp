@@ -6,16 +6,20 @@
 //   u8 queue size log2 (% 16), u16 next avail index (SET_VRING_BASE),
 //   u32 desc, avail, used offsets from the start of guest RAM (user addresses; unchecked),
 //   u16 n, then n bytes copied to the start of guest RAM (1 MiB, followed by a separately
-//   mapped 64 KiB region), then ops until the input ends (at most kMaxOps):
+//   mapped sparse 4 GiB region, so that an indirect table of any length up to 0xFFFFFFF0
+//   bytes translates), then ops until the input ends (at most kMaxOps):
 //     op % 4 == 0  pop one chain, gather it, scatter into it, push it used
 //     op % 4 == 1  u16: the guest publishes a new avail index
-//     op % 4 == 2  u32 offset, u8 value: the guest rewrites one byte of its RAM
+//     op % 4 == 2  u32 offset, u8 value: the guest rewrites one byte of its RAM (offsets past
+//                  the first region land in the second: 1 MiB + offset)
 //     op % 4 == 3  pop and complete every available chain (at most queue size + 1)
 //   At most kMaxPops chains are popped per input.
 //
 // Invariants checked: a well-formed chain's buffers all lie inside guest RAM mappings and add up
-// to its byte counts (at most kMaxChainBytes); a malformed chain carries no buffer; an empty
-// hasAvailable() means popChain() returns nothing; gather/scatter move exactly what fits.
+// to its byte counts (at most kMaxChainBytes) and to at most kMaxChainDescriptors buffers; a
+// malformed chain carries no buffer; an empty hasAvailable() means popChain() returns nothing;
+// gather/scatter move exactly what fits. A walk that is not bounded by what a chain can legally
+// reach (issue 10: a 0xFFFFFFF0-byte table walked for 268M steps) shows up as a timeout.
 #include <cstring>
 #include <vector>
 
@@ -27,7 +31,7 @@ namespace {
 
 constexpr uint64_t kRamBase = 0x40000000;
 constexpr uint64_t kRamSize = 1u << 20;
-constexpr uint64_t kExtraSize = 64u << 10;
+constexpr uint64_t kExtraSize = 4ull << 30;  // sparse: only what an input touches is allocated
 constexpr uint64_t kUserBase = kRamBase + FuzzGuestMemory::kUserOffset;
 constexpr int kMaxOps = 256;
 // A chain may visit every descriptor of a 32768-entry table; bounding the pops keeps an input
@@ -54,6 +58,7 @@ void checkChain(const FuzzGuestMemory& ram, const virtio::DescriptorChain& chain
   }
   VDEC_FUZZ_ASSERT(readable == chain.readableBytes && writable == chain.writableBytes);
   VDEC_FUZZ_ASSERT(readable + writable <= virtio::kMaxChainBytes);
+  VDEC_FUZZ_ASSERT(chain.readable.size() + chain.writable.size() <= virtio::kMaxChainDescriptors);
 }
 
 // Returns false when the ring is corrupt (nothing more can be popped).
@@ -85,6 +90,12 @@ bool popOne(const FuzzGuestMemory& ram, virtio::Virtqueue& queue, bool* empty) {
 void poke(const FuzzGuestMemory& ram, uint64_t offset, std::span<const uint8_t> bytes) {
   if (offset > ram.size || bytes.size() > ram.size - offset) return;
   std::memcpy(ram.host + offset, bytes.data(), bytes.size());
+}
+
+// One byte anywhere in guest RAM: the first region, then the second.
+void pokeAnywhere(const FuzzGuestMemory& ram, uint64_t offset, uint8_t value) {
+  auto bytes = ram.memory->translate(vdec::buffers::GuestAddress{kRamBase + offset}, 1);
+  if (bytes) bytes->front() = std::byte{value};
 }
 
 }  // namespace
@@ -134,7 +145,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case 2: {
         const uint32_t offset = in.u32();
         const uint8_t value = in.u8();
-        poke(ram, offset, std::span(&value, 1));
+        pokeAnywhere(ram, offset, value);
         break;
       }
       case 3:

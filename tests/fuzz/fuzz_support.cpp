@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "tests/fuzz/fuzz_support.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -55,6 +56,12 @@ std::span<const uint8_t> ByteReader::bytes(size_t count) {
 
 void FuzzGuestMemory::clear() const {
   for (const auto& region : memory->regions()) {
+    // A big sparse region (4 GiB, for huge indirect tables) is emptied, not written over.
+    if (region.size > (16u << 20) &&
+        ::fallocate(region.fd.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                    static_cast<off_t>(region.mmapOffset), static_cast<off_t>(region.size)) == 0) {
+      continue;
+    }
     auto bytes = memory->translate(buffers::GuestAddress{region.guestPhysAddr}, region.size);
     if (bytes) std::memset(bytes->data(), 0, bytes->size());
   }
@@ -76,8 +83,11 @@ bool FuzzGuestMemory::contains(const std::byte* p, size_t n) const {
 namespace {
 
 UniqueFd makeMemfd(uint64_t size) {
-  int fd = memfd_create("vdec-fuzz-ram", MFD_CLOEXEC);
-  if (fd < 0 || ftruncate(fd, static_cast<off_t>(size)) != 0) fail("memfd for guest RAM failed");
+  int fd = memfd_create("vdec-fuzz-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0 || ftruncate(fd, static_cast<off_t>(size)) != 0 ||
+      fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) != 0) {
+    fail("memfd for guest RAM failed");
+  }
   return UniqueFd(fd);
 }
 

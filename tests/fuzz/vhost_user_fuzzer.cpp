@@ -6,12 +6,24 @@
 // connection within kDropTimeout (a hang aborts).
 //
 // Input format (tests/fuzz/make_seeds.py writes seeds in it): records [u8 op][u16 length][bytes]
-//   op % 4 == 0  message: u32 request, u32 flags, then the payload (header.size = its length).
-//                Attached fds, in this order: (op >> 2) % 4 memfds of kRamSize bytes (guest
-//                RAM, also mapped here), an eventfd if op & 0x10, a socket if op & 0x20.
+//   op % 4 == 0  message: [u8 fd kinds if op & 0x40], u32 request, u32 flags, then the payload
+//                (header.size = its length). Attached fds, in this order: (op >> 2) % 4 memfds
+//                of kRamSize bytes (guest RAM, also mapped here), a notifier if op & 0x10, a
+//                socket if op & 0x20, then the last fd once more if op & 0x80 (the same file
+//                twice). The fd-kinds byte (0 without op & 0x40) says what they are:
+//                  bits 0-1  notifier: 0 non-blocking eventfd, 1 blocking eventfd preloaded to
+//                            2^64-2 (a full call counter), 2 pipe (kicks write to it), 3 pipe
+//                            whose write end is closed at once (hung up)
+//                  bits 2-3  memfds: 0 cannot be sealed, 1 sealed against shrinking and
+//                            growing (QEMU), 2 sealable but left unsealed (must be refused)
+//                  bit 4     the notifier is the previous message's notifier again (the same
+//                            eventfd as the kick fd of two rings)
 //   op % 4 == 1  raw bytes written to the socket as they are
-//   op % 4 == 2  kick: signals every eventfd sent so far
-//   op % 4 == 3  guest RAM write: u32 offset, then bytes, into the first memfd sent
+//   op % 4 == 2  kick: signals every notifier sent so far (never blocking here)
+//   op % 4 == 3  guest RAM write: u32 offset, then bytes, into the first memfd sent; with
+//                op & 0x80 instead: truncate that memfd to u32 offset % kRamSize bytes (after
+//                the fact: the device mapped it already; it must not die of SIGBUS)
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -76,6 +88,7 @@ const Backend& backend() {
 struct GuestRam {
   UniqueFd fd;
   std::byte* host = nullptr;
+  bool truncated = false;  // our own writes would fault: skipped
 };
 
 class FrontEnd {
@@ -93,6 +106,7 @@ class FrontEnd {
   }
 
   void message(uint8_t op, ByteReader& record) {
+    const uint8_t kinds = (op & 0x40) ? record.u8() : 0;
     vhost::VhostUserHeader header{};
     header.request = record.u32();
     header.flags = record.u32();
@@ -103,10 +117,14 @@ class FrontEnd {
     std::memcpy(bytes.data() + sizeof(header), payload.data(), payload.size());
 
     std::vector<UniqueFd> fds;  // closed after sending, except what we keep below
-    for (int i = 0; i < (op >> 2) % 4; ++i) fds.push_back(newRam());
+    for (int i = 0; i < (op >> 2) % 4; ++i) fds.push_back(newRam((kinds >> 2) & 3));
     if (op & 0x10) {
-      fds.emplace_back(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-      kicks_.push_back(fds.back().duplicate());
+      if ((kinds & 0x10) && lastNotifier_.isValid()) {
+        fds.push_back(lastNotifier_.duplicate());
+      } else {
+        fds.push_back(newNotifier(kinds & 3));
+        lastNotifier_ = fds.back().duplicate();
+      }
     }
     if (op & 0x20) {
       int pair[2];
@@ -114,23 +132,35 @@ class FrontEnd {
       fds.emplace_back(pair[0]);
       ::close(pair[1]);  // back-end requests (object lookups) then fail at once
     }
+    if ((op & 0x80) && !fds.empty()) fds.push_back(fds.back().duplicate());
     send(bytes, fds);
   }
 
   void raw(std::span<const uint8_t> bytes) { send(bytes, {}); }
 
+  // Never blocks: the fds may be blocking (the server makes them non-blocking when it takes
+  // them, but that may not have happened yet), so only writes poll() says fit.
   void kick() {
     for (const auto& fd : kicks_) {
-      if (fd.isValid()) (void)::eventfd_write(fd.get(), 1);
+      pollfd pfd{fd.get(), POLLOUT, 0};
+      if (::poll(&pfd, 1, 0) != 1 || (pfd.revents & POLLOUT) == 0) continue;
+      const uint64_t one = 1;
+      (void)::write(fd.get(), &one, sizeof(one));
     }
   }
 
-  void ramWrite(ByteReader& record) {
+  void ramWrite(uint8_t op, ByteReader& record) {
     const size_t offset = record.u32() % kRamSize;
     auto bytes = record.bytes(record.remaining());
     if (rams_.empty()) return;
-    std::memcpy(rams_.front().host + offset, bytes.data(),
-                std::min(bytes.size(), kRamSize - offset));
+    GuestRam& ram = rams_.front();
+    if (op & 0x80) {
+      // Fails on a sealed memfd, as it should.
+      if (::ftruncate(ram.fd.get(), static_cast<off_t>(offset)) == 0) ram.truncated = true;
+      return;
+    }
+    if (ram.truncated) return;
+    std::memcpy(ram.host + offset, bytes.data(), std::min(bytes.size(), kRamSize - offset));
   }
 
   // Closes our side and waits for the server to drop the connection (EOF on our side).
@@ -150,13 +180,34 @@ class FrontEnd {
   }
 
  private:
-  UniqueFd newRam() {
-    UniqueFd fd(memfd_create("vdec-fuzz-vhost-ram", MFD_CLOEXEC));
+  // kind: 0 cannot be sealed, 1 sealed (shrink + grow), 2 sealable but unsealed.
+  UniqueFd newRam(int kind) {
+    const unsigned flags = MFD_CLOEXEC | (kind == 0 ? 0 : MFD_ALLOW_SEALING);
+    UniqueFd fd(memfd_create("vdec-fuzz-vhost-ram", flags));
     if (!fd.isValid() || ftruncate(fd.get(), kRamSize) != 0) fail("memfd for guest RAM failed");
+    if (kind == 1 && ::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) != 0) {
+      fail("sealing guest RAM failed");
+    }
     void* host = ::mmap(nullptr, kRamSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
     if (host == MAP_FAILED) fail("mmap of guest RAM failed");
     rams_.push_back({fd.duplicate(), static_cast<std::byte*>(host)});
     return fd;
+  }
+
+  // kind: 0 non-blocking eventfd, 1 blocking eventfd at 2^64-2, 2 pipe, 3 hung-up pipe.
+  UniqueFd newNotifier(int kind) {
+    if (kind <= 1) {
+      UniqueFd fd(::eventfd(0, EFD_CLOEXEC | (kind == 0 ? EFD_NONBLOCK : 0)));
+      if (!fd.isValid()) fail("eventfd");
+      if (kind == 1 && ::eventfd_write(fd.get(), 0xfffffffffffffffeull) != 0) fail("eventfd_write");
+      kicks_.push_back(fd.duplicate());
+      return fd;
+    }
+    int pipeFds[2];
+    if (::pipe2(pipeFds, O_CLOEXEC) != 0) fail("pipe");
+    UniqueFd readEnd(pipeFds[0]), writeEnd(pipeFds[1]);
+    if (kind == 2) kicks_.push_back(std::move(writeEnd));
+    return readEnd;
   }
 
   void send(std::span<const uint8_t> bytes, const std::vector<UniqueFd>& fds) {
@@ -164,7 +215,7 @@ class FrontEnd {
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 8)]{};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 8)]{};  // at most 3 + 1 + 1 + 1
     if (!fds.empty()) {
       msg.msg_control = control;
       msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
@@ -208,6 +259,7 @@ class FrontEnd {
   UniqueFd socket_;
   std::vector<GuestRam> rams_;
   std::vector<UniqueFd> kicks_;
+  UniqueFd lastNotifier_;
 };
 
 }  // namespace
@@ -237,7 +289,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         frontEnd.kick();
         break;
       case 3:
-        frontEnd.ramWrite(record);
+        frontEnd.ramWrite(op, record);
         break;
     }
   }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "virtio/backend_channel.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <thread>
@@ -89,6 +90,40 @@ TEST(BackendChannelTest, ClosedFrontEnd) {
   pair.frontend.reset();
   BackendChannel channel(std::move(pair.backend));
   EXPECT_FALSE(channel.lookup(kUuid).has_value());
+}
+
+// Issue 10 finding 9: a front-end that never answers used to cost the full timeout (2 s) on every
+// RESOURCE_CREATE. Now one lookup waits, later ones fail at once until the late reply arrives,
+// and that late reply is never taken for the answer to a later request.
+TEST(BackendChannelTest, UnansweredLookupIsNotRepeatedUntilItsReplyArrives) {
+  Pair pair;
+  UniqueFd memfd = testing::makeMemfd(4096);
+  BackendChannel channel(std::move(pair.backend), std::chrono::milliseconds(50));
+  auto first = channel.lookup(kUuid);
+  ASSERT_FALSE(first.has_value());
+  EXPECT_EQ(first.error().code, ErrorCode::kBackendFailure);
+  auto second = channel.lookup(kUuid);  // fails without asking
+  ASSERT_FALSE(second.has_value());
+  EXPECT_NE(second.error().message.find("earlier"), std::string::npos) << second.error().message;
+  // Exactly one request went out.
+  auto request = receiveMessage(pair.frontend.get(), std::chrono::seconds(2));
+  ASSERT_TRUE(request.has_value() && request->has_value());
+  pollfd pfd{pair.frontend.get(), POLLIN, 0};
+  EXPECT_EQ(::poll(&pfd, 1, 0), 0);
+  // The late answer ("unknown uuid") arrives; the next lookup drops it and gets its own answer.
+  VhostUserHeader reply{VHOST_USER_BACKEND_SHARED_OBJECT_LOOKUP,
+                        VHOST_USER_VERSION | VHOST_USER_REPLY_MASK, 0};
+  ASSERT_TRUE(sendMessage(pair.frontend.get(), reply, toBytes(uint64_t{1})).has_value());
+  std::thread frontend([&] { answerLookup(pair.frontend.get(), kUuid, 0, memfd.get()); });
+  auto third = channel.lookup(kUuid);
+  frontend.join();
+  ASSERT_TRUE(third.has_value()) << third.error().message;
+  EXPECT_TRUE(third->isValid());
+}
+
+TEST(BackendChannelTest, DefaultTimeoutIsSmall) {
+  EXPECT_LE(BackendChannel::kLookupTimeout, std::chrono::milliseconds(200));
+  EXPECT_LE(kMessageTimeout, std::chrono::milliseconds(100));
 }
 
 }  // namespace

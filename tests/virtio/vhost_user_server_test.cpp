@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "virtio/vhost_user_server.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
@@ -13,8 +14,10 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
 
 #include "tests/virtio/virtio_test_util.h"
+#include "vdec/base/logging.h"
 #include "vdec/base/wire.h"
 
 namespace vdec::virtio {
@@ -310,6 +313,155 @@ TEST_F(VhostUserServerTest, DisconnectResetsDeviceAndServesNextClient) {
   EXPECT_FALSE(device_.hasMemory);
   // Per-connection state is gone: REPLY_ACK must be negotiated again.
   second.send(VHOST_USER_SET_OWNER, {}, kNeedReply);
+  second.send(VHOST_USER_GET_QUEUE_NUM, {});
+  EXPECT_EQ(second.replyU64(VHOST_USER_GET_QUEUE_NUM), 2u);
+}
+
+// --- Issue 10: a hostile front-end must not stall or crash the loop ---------------------------
+
+// Memory table + one started, enabled ring. kick/call: -1 for none.
+void startRing(Client& c, testing::TestRing& ring, uint32_t index, int kick, int call) {
+  const VirtqueueLayout layout = ring.layout();
+  EXPECT_EQ(c.ack(VHOST_USER_SET_VRING_NUM, VhostUserVringState{index, ring.size}), 0u);
+  EXPECT_EQ(c.ack(VHOST_USER_SET_VRING_BASE, VhostUserVringState{index, 0}), 0u);
+  EXPECT_EQ(c.ack(VHOST_USER_SET_VRING_ADDR,
+                  VhostUserVringAddr{index, 0, layout.descUserAddr, layout.usedUserAddr,
+                                     layout.availUserAddr, 0}),
+            0u);
+  if (call >= 0) {
+    EXPECT_EQ(c.ack(VHOST_USER_SET_VRING_CALL, uint64_t{index}, {call}), 0u);
+  }
+  if (kick >= 0) {
+    EXPECT_EQ(c.ack(VHOST_USER_SET_VRING_KICK, uint64_t{index}, {kick}), 0u);
+  }
+  EXPECT_EQ(c.ack(VHOST_USER_SET_VRING_ENABLE, VhostUserVringState{index, 1}), 0u);
+}
+
+void shareRam(Client& c, testing::TestRam& ram, uint64_t size) {
+  VhostUserMemory table{};
+  table.nregions = 1;
+  table.regions[0] = {kGuestBase, size, kUserBase, 0};
+  EXPECT_EQ(c.ack(VHOST_USER_SET_MEM_TABLE, table, {ram.memory->regions()[0].fd.get()}), 0u);
+}
+
+// Finding 2a: one blocking eventfd as the kick fd of both rings, written once, then a
+// disconnect. The second read used to block for ever, and no front-end was ever served again.
+TEST_F(VhostUserServerTest, SameKickFdForTwoRingsDoesNotHang) {
+  testing::TestRam ram(1 << 20);
+  testing::TestRing ring0(ram, 8, 0), ring1(ram, 8, 0x4000);
+  UniqueFd kick(::eventfd(0, EFD_CLOEXEC));
+  {
+    Client c(path_);
+    negotiateReplyAck(c);
+    shareRam(c, ram, ram.size);
+    startRing(c, ring0, 0, kick.get(), -1);
+    startRing(c, ring1, 1, kick.get(), -1);
+    ASSERT_EQ(::eventfd_write(kick.get(), 1), 0);
+    c.send(VHOST_USER_GET_QUEUE_NUM, {});
+    EXPECT_EQ(c.replyU64(VHOST_USER_GET_QUEUE_NUM), 2u);
+  }
+  Client next(path_);
+  next.send(VHOST_USER_GET_QUEUE_NUM, {});
+  EXPECT_EQ(next.replyU64(VHOST_USER_GET_QUEUE_NUM), 2u);
+}
+
+// Finding 2b: the call fd is a blocking eventfd preloaded to 2^64-2. Completing a chain used to
+// block the loop in write() for ever.
+TEST_F(VhostUserServerTest, FullCallFdDoesNotBlock) {
+  testing::TestRam ram(1 << 20);
+  testing::TestRing ring(ram, 8, 0);
+  UniqueFd kick(::eventfd(0, EFD_CLOEXEC)), call(::eventfd(0, EFD_CLOEXEC));
+  ASSERT_EQ(::eventfd_write(call.get(), 0xfffffffffffffffeull), 0);
+  Client c(path_);
+  negotiateReplyAck(c);
+  shareRam(c, ram, ram.size);
+  startRing(c, ring, 0, kick.get(), call.get());
+  ring.setDesc(0, kGuestBase + 0x10000, 24, 0);
+  ring.publish(0);
+  ASSERT_EQ(::eventfd_write(kick.get(), 1), 0);
+  c.send(VHOST_USER_GET_QUEUE_NUM, {});  // answered only if the loop is still alive
+  EXPECT_EQ(c.replyU64(VHOST_USER_GET_QUEUE_NUM), 2u);
+  c.send(VHOST_USER_GET_QUEUE_NUM, {});
+  EXPECT_EQ(c.replyU64(VHOST_USER_GET_QUEUE_NUM), 2u);
+  EXPECT_EQ(ring.usedIdx(), 1);
+}
+
+// Finding 2d: a kick pipe whose write end is closed polls readable for ever; the loop used to
+// spin on it (and kick the device each turn) while the front-end stayed connected.
+TEST_F(VhostUserServerTest, HungUpKickPipeIsDroppedNotSpunOn) {
+  testing::TestRam ram(1 << 20);
+  testing::TestRing ring(ram, 8, 0);
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  UniqueFd kickRead(fds[0]), kickWrite(fds[1]);
+  Client c(path_);
+  negotiateReplyAck(c);
+  shareRam(c, ram, ram.size);
+  startRing(c, ring, 0, kickRead.get(), -1);
+  kickRead.reset();
+  const int before = device_.kicks.load();
+  kickWrite.reset();  // the server's copy of the read end now hangs up
+  for (int i = 0; i < 20; ++i) {  // round trips: the loop has seen the hang-up long before
+    c.send(VHOST_USER_GET_QUEUE_NUM, {});
+    EXPECT_EQ(c.replyU64(VHOST_USER_GET_QUEUE_NUM), 2u);
+  }
+  EXPECT_LE(device_.kicks.load() - before, 2);
+  // A new kick fd revives the ring.
+  UniqueFd kick(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  EXPECT_EQ(c.ack(VHOST_USER_SET_VRING_KICK, uint64_t{0}, {kick.get()}), 0u);
+}
+
+// Finding 2: the protocol implies an eventfd; a regular file (memfd) as kick or call fd is
+// refused (a call "file" would grow without bound), a socket as back-end channel is required.
+TEST_F(VhostUserServerTest, NotifierFdsOfTheWrongKindAreRefused) {
+  Client c(path_);
+  negotiateReplyAck(c);
+  UniqueFd memfd = testing::makeMemfd(4096);
+  EXPECT_EQ(c.ack(VHOST_USER_SET_VRING_KICK, uint64_t{0}, {memfd.get()}), 1u);
+  EXPECT_EQ(c.ack(VHOST_USER_SET_VRING_CALL, uint64_t{0}, {memfd.get()}), 1u);
+  EXPECT_EQ(c.ack(VHOST_USER_SET_BACKEND_REQ_FD, uint64_t{0}, {memfd.get()}), 1u);
+  UniqueFd event(::eventfd(0, EFD_CLOEXEC));
+  EXPECT_EQ(c.ack(VHOST_USER_SET_VRING_CALL, uint64_t{0}, {event.get()}), 0u);
+  EXPECT_EQ(c.ack(VHOST_USER_SET_VRING_ERR, uint64_t{0}, {memfd.get()}), 0u);  // held, unused
+}
+
+// Finding 9: a partial message used to hold the loop for 5 s; now for kMessageTimeout (100 ms).
+// The bound checked here is loose (2 s) so that a slow machine does not fail it.
+TEST_F(VhostUserServerTest, PartialMessageReleasesTheLoopQuickly) {
+  Client c(path_);
+  const uint32_t partial = VHOST_USER_GET_QUEUE_NUM;
+  ASSERT_EQ(::send(c.fd(), &partial, sizeof(partial), MSG_NOSIGNAL), 4);
+  const auto start = std::chrono::steady_clock::now();
+  pollfd pfd{c.fd(), POLLIN, 0};
+  ASSERT_EQ(::poll(&pfd, 1, 10000), 1);
+  char byte;
+  EXPECT_EQ(::recv(c.fd(), &byte, 1, 0), 0);  // dropped
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  Client next(path_);
+  next.send(VHOST_USER_GET_QUEUE_NUM, {});
+  EXPECT_EQ(next.replyU64(VHOST_USER_GET_QUEUE_NUM), 2u);
+}
+
+// Finding 9: while a front-end is served, another one waits in the listen backlog; that is
+// logged, and it is served once the first leaves.
+TEST_F(VhostUserServerTest, WaitingFrontEndIsLoggedAndServedLater) {
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64);
+  logs::virtio().sinks().push_back(sink);
+  auto first = std::make_unique<Client>(path_);
+  first->send(VHOST_USER_GET_QUEUE_NUM, {});
+  EXPECT_EQ(first->replyU64(VHOST_USER_GET_QUEUE_NUM), 2u);
+  Client second(path_);
+  bool logged = false;
+  for (int i = 0; i < 200 && !logged; ++i) {  // poll: the loop logs when it sees the connect
+    first->send(VHOST_USER_GET_QUEUE_NUM, {});
+    EXPECT_EQ(first->replyU64(VHOST_USER_GET_QUEUE_NUM), 2u);
+    for (const auto& line : sink->last_formatted()) {
+      if (line.find("another front-end is waiting") != std::string::npos) logged = true;
+    }
+  }
+  logs::virtio().sinks().pop_back();
+  EXPECT_TRUE(logged);
+  first.reset();
   second.send(VHOST_USER_GET_QUEUE_NUM, {});
   EXPECT_EQ(second.replyU64(VHOST_USER_GET_QUEUE_NUM), 2u);
 }

@@ -2,6 +2,7 @@
 // Test helpers: memfd-backed guest RAM and a driver-side view of a split ring inside it.
 #pragma once
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -20,18 +21,29 @@ namespace vdec::virtio::testing {
 inline constexpr uint64_t kGuestBase = 0x100000;       // guest-physical start of RAM
 inline constexpr uint64_t kUserBase = 0x7f0000000000;  // where the "VMM" mapped it
 
-inline UniqueFd makeMemfd(uint64_t size) {
-  UniqueFd fd(::memfd_create("vdec-test-ram", MFD_CLOEXEC));
+// Sealed against shrinking and growing, as QEMU's memory-backend-memfd (the device refuses a
+// memfd that could shrink but is not sealed).
+inline UniqueFd makeMemfd(uint64_t size, bool seal = true) {
+  UniqueFd fd(::memfd_create("vdec-test-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING));
   EXPECT_TRUE(fd.isValid());
   EXPECT_EQ(::ftruncate(fd.get(), static_cast<off_t>(size)), 0);
+  if (seal) {
+    EXPECT_EQ(::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW), 0);
+  }
   return fd;
 }
 
 // One region of guest RAM at kGuestBase.
 struct TestRam {
-  explicit TestRam(uint64_t size = 4u << 20) : size(size) {
+  // sealed = false: a memfd that cannot be sealed (stands for a tmpfs/hugetlbfs file), which
+  // the device accepts but accesses through SIGBUS guards only.
+  explicit TestRam(uint64_t size = 4u << 20, bool sealed = true) : size(size) {
     std::vector<buffers::GuestMemoryRegionSpec> specs;
-    specs.push_back({kGuestBase, size, kUserBase, 0, makeMemfd(size)});
+    UniqueFd fd = sealed ? makeMemfd(size) : UniqueFd(::memfd_create("vdec-test-ram", MFD_CLOEXEC));
+    if (!sealed) {
+      EXPECT_EQ(::ftruncate(fd.get(), static_cast<off_t>(size)), 0);
+    }
+    specs.push_back({kGuestBase, size, kUserBase, 0, std::move(fd)});
     auto created = buffers::GuestMemory::create(std::move(specs));
     EXPECT_TRUE(created.has_value());
     memory = *created;

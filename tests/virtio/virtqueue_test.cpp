@@ -2,15 +2,21 @@
 #include "virtio/virtqueue.h"
 
 #include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <limits>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
 
 #include "tests/virtio/virtio_test_util.h"
+#include "vdec/base/log_limiter.h"
+#include "vdec/base/logging.h"
 
 namespace vdec::virtio {
 namespace {
@@ -146,6 +152,51 @@ const ChainCase kCases[] = {
        r.publish(0);
      },
      "loop"},
+    // Issue 10 finding 1: a table is bounded by kMaxIndirectEntries before it is even read.
+    {"IndirectTableOverLimit",
+     [](TestRing& r) {
+       r.setDesc(0, kTable, 0xFFFFFFF0u, VRING_DESC_F_INDIRECT);
+       r.publish(0);
+     },
+     "indirect table of 268435455 entries over 1024"},
+    {"IndirectTableOneOverLimit",
+     [](TestRing& r) {
+       r.setDesc(0, kTable, (kMaxIndirectEntries + 1) * 16, VRING_DESC_F_INDIRECT);
+       r.publish(0);
+     },
+     "indirect table of 1025 entries"},
+    {"IndirectTableAtLimit",
+     [](TestRing& r) {
+       for (uint32_t i = 0; i < kMaxIndirectEntries; ++i) {
+         const bool last = i + 1 == kMaxIndirectEntries;
+         indirectEntry(r.ram, kTable, static_cast<uint16_t>(i), kData + i, 1,
+                       last ? 0 : VRING_DESC_F_NEXT, static_cast<uint16_t>(i + 1));
+       }
+       r.setDesc(0, kTable, kMaxIndirectEntries * 16, VRING_DESC_F_INDIRECT);
+       r.publish(0);
+     },
+     "", kMaxIndirectEntries, 0, kMaxIndirectEntries, 0},
+    {"IndirectLoopInLongTable",
+     [](TestRing& r) {
+       indirectEntry(r.ram, kTable, 0, kData, 0, VRING_DESC_F_NEXT, 1);
+       indirectEntry(r.ram, kTable, 1, kData, 0, VRING_DESC_F_NEXT, 0);
+       r.setDesc(0, kTable, kMaxIndirectEntries * 16, VRING_DESC_F_INDIRECT);
+       r.publish(0);
+     },
+     "loop"},
+    {"DirectPlusIndirectOverChainLimit",
+     [](TestRing& r) {
+       for (uint16_t i = 0; i + 1 < kQueueSize; ++i) {
+         r.setDesc(i, kData, 1, VRING_DESC_F_NEXT, static_cast<uint16_t>(i + 1));
+       }
+       for (uint32_t i = 0; i < kMaxIndirectEntries; ++i) {
+         indirectEntry(r.ram, kTable, static_cast<uint16_t>(i), kData, 1, VRING_DESC_F_NEXT,
+                       static_cast<uint16_t>(i + 1));
+       }
+       r.setDesc(kQueueSize - 1, kTable, kMaxIndirectEntries * 16, VRING_DESC_F_INDIRECT);
+       r.publish(0);
+     },
+     "chain of more than 1024 descriptors"},
     {"HeadOutsideQueue", [](TestRing& r) { r.publish(kQueueSize + 1); }, "head"},
     {"NextOutsideTable",
      [](TestRing& r) {
@@ -286,6 +337,126 @@ TEST(VirtqueueTest, GatherScatterAndNotify) {
   EXPECT_EQ(::eventfd_read(call.get(), &count), 0);
   EXPECT_EQ(count, 1u);
   EXPECT_EQ(ring.usedElem(0).len, 6u);
+}
+
+}  // namespace
+}  // namespace vdec::virtio
+
+namespace vdec::virtio {
+namespace {
+
+// Issue 10 finding 1, as attacked: guest RAM large enough that a 0xFFFFFFF0-byte indirect table
+// translates, its first two entries pointing at each other. The walk used to take len/16 = 268M
+// steps (0.8 s of device thread per chain); it must now stop before reading the table.
+TEST(VirtqueueTest, HugeIndirectTableIsRefusedUpFront) {
+  TestRam ram((4ull << 30) + (1 << 20));  // sparse memfd: costs address space only
+  TestRing ring(ram, kQueueSize, 0);
+  Virtqueue queue = ring.queue();
+  indirectEntry(ram, kTable, 0, kData, 0, VRING_DESC_F_NEXT, 1);
+  indirectEntry(ram, kTable, 1, kData, 0, VRING_DESC_F_NEXT, 0);
+  ring.setDesc(0, kTable, 0xFFFFFFF0u, VRING_DESC_F_INDIRECT);
+  for (int round = 0; round < 4; ++round) {
+    for (int i = 0; i < kQueueSize; ++i) ring.publish(0);
+    for (int i = 0; i < kQueueSize; ++i) {
+      auto popped = queue.popChain();
+      ASSERT_TRUE(popped.has_value() && popped->has_value());
+      EXPECT_NE((**popped).error.find("indirect table of 268435455 entries over 1024"),
+                std::string::npos)
+          << (**popped).error;
+      queue.pushUsed((**popped).head, 0);
+    }
+  }
+}
+
+// Issue 10 finding 3 at the ring: unsealable guest RAM truncated under the rings. The device
+// thread used to die of SIGBUS; now the chain or the ring fails.
+TEST(VirtqueueTest, TruncatedGuestRamFailsChainsNotTheDaemon) {
+  TestRam ram(4u << 20, /*sealed=*/false);
+  EXPECT_FALSE(ram.memory->sealed());
+  TestRing ring(ram, kQueueSize, 0);
+  Virtqueue queue = ring.queue();
+  // Buffers in the 4th MiB, which the front-end then cuts off.
+  ring.setDesc(0, kGuestBase + (3u << 20), 32, VRING_DESC_F_NEXT, 1);
+  ring.setDesc(1, kGuestBase + (3u << 20) + 4096, 32, VRING_DESC_F_WRITE);
+  ring.publish(0);
+  ASSERT_EQ(::ftruncate(ram.memory->regions()[0].fd.get(), 1u << 20), 0);
+  auto popped = queue.popChain();
+  ASSERT_TRUE(popped.has_value() && popped->has_value());
+  ASSERT_TRUE((**popped).valid());  // the walk reads the table only
+  auto request = gather(**popped, 1 << 20);
+  ASSERT_FALSE(request.has_value());
+  EXPECT_NE(request.error().message.find("faulted"), std::string::npos);
+  const std::vector<std::byte> response(16);
+  EXPECT_EQ(scatter(**popped, response), 0u);
+  queue.pushUsed((**popped).head, 0);
+  EXPECT_EQ(ring.usedIdx(), 1);
+  ASSERT_EQ(::ftruncate(ram.memory->regions()[0].fd.get(), 0), 0);  // the rings too
+  EXPECT_FALSE(queue.hasAvailable());
+  EXPECT_FALSE(queue.popChain().has_value());
+  queue.pushUsed(0, 0);  // lost, logged; no crash
+}
+
+// Bad chains are logged in every build (not only with SPDLOG debug macros compiled in), folded
+// into one line per cause per second.
+TEST(VirtqueueTest, BadChainsAreLoggedRateLimited) {
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64);
+  logs::virtio().sinks().push_back(sink);
+  // A cause no other test produces (the limiter is process-wide): a faulting indirect table.
+  TestRam ram(4u << 20, /*sealed=*/false);
+  TestRing ring(ram, kQueueSize, 0);
+  Virtqueue queue = ring.queue();
+  ring.setDesc(0, kGuestBase + (3u << 20), 32, VRING_DESC_F_INDIRECT);
+  ASSERT_EQ(::ftruncate(ram.memory->regions()[0].fd.get(), 1u << 20), 0);
+  for (int i = 0; i < 6; ++i) ring.publish(0);
+  for (int i = 0; i < 6; ++i) {
+    auto popped = queue.popChain();
+    ASSERT_TRUE(popped.has_value() && popped->has_value());
+    EXPECT_FALSE((**popped).valid());
+    queue.pushUsed((**popped).head, 0);
+  }
+  logs::virtio().sinks().pop_back();
+  size_t lines = 0;
+  for (const auto& line : sink->last_formatted()) {
+    if (line.find("malformed descriptor chain") != std::string::npos) ++lines;
+  }
+  EXPECT_GE(lines, 1u);
+  EXPECT_LT(lines, 6u);  // rate-limited (6 pops take far less than the 1 s window)
+}
+
+// Issue 10 finding 2b: a call eventfd whose counter is at its maximum, given blocking: notify()
+// used to block in write() for ever. The counter is drained from here if it does block, so a
+// failing run ends.
+TEST(VirtqueueTest, NotifyNeverBlocksOnAFullCallFd) {
+  TestRam ram;
+  TestRing ring(ram, kQueueSize, 0);
+  Virtqueue queue = ring.queue();
+  UniqueFd call(::eventfd(0, EFD_CLOEXEC));
+  ASSERT_EQ(::eventfd_write(call.get(), 0xfffffffffffffffeull), 0);
+  queue.setCallFd(call.get());
+  std::promise<void> done;
+  std::thread notifier([&] {
+    queue.notify();
+    done.set_value();
+  });
+  const bool returned =
+      done.get_future().wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+  if (!returned) {
+    eventfd_t value = 0;
+    ::eventfd_read(call.get(), &value);  // unblocks the writer
+  }
+  notifier.join();
+  EXPECT_TRUE(returned) << "notify() blocked on a full eventfd";
+}
+
+TEST(LogLimiterTest, FoldsRepeatsIntoTheNextLine) {
+  LogLimiter limiter(std::chrono::hours(1));
+  EXPECT_EQ(limiter.admit("a"), std::optional<uint64_t>(1));
+  EXPECT_EQ(limiter.admit("a"), std::nullopt);
+  EXPECT_EQ(limiter.admit("a"), std::nullopt);
+  EXPECT_EQ(limiter.admit("b"), std::optional<uint64_t>(1));  // causes are independent
+  LogLimiter always(std::chrono::milliseconds(0));
+  EXPECT_EQ(always.admit("a"), std::optional<uint64_t>(1));
+  EXPECT_EQ(always.admit("a"), std::optional<uint64_t>(1));
 }
 
 }  // namespace
