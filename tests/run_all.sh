@@ -7,7 +7,8 @@
 #      (build-asan/, tests/run_sanitized.sh);
 #   3. a short run of every libFuzzer target and a replay of every saved crash input
 #      (build-fuzz/, tests/run_fuzz.sh).
-# Needs ../shared/conformance beside the checkout.
+# Conformance vectors (../shared/conformance or $VDEC_CONFORMANCE_DIR) run when present and are
+# skipped otherwise; generated clips (tests/clips) and the .deb check (tests/package) always run.
 # Knobs: VDEC_SANITIZE_SUITE=0 skips step 2; VDEC_FUZZ_SECONDS=N per target (default 60, 0 skips).
 # Usage: tests/run_all.sh
 set -euo pipefail

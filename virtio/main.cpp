@@ -1,12 +1,20 @@
 // SPDX-License-Identifier: MIT
 // vdec-device: the virtio-video decoder as a vhost-user back-end daemon.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -26,7 +34,8 @@ using namespace vdec;  // NOLINT(google-build-using-namespace)
 constexpr const char* kDescription =
     R"(vdec-device: virtio-video decoder (virtio id 31) as a vhost-user back-end.
 
-A VMM connects to the unix socket given with --socket-path and plugs the decoder into the guest
+A VMM connects to the unix socket given with --socket-path (or hands over a socket with --fd,
+or systemd passes a listening one by socket activation) and plugs the decoder into the guest
 as a virtio device with two queues (commands, events). The guest's virtio-video (v3 + ChromeOS
 extensions) V4L2 stateful decoder driver then decodes H.264, HEVC, VP8 and VP9 on the host with
 libavcodec, in software or with VA-API (--backend). One front-end is served at a time; when it
@@ -56,9 +65,21 @@ void installSignalHandlers() {
   signal(SIGPIPE, SIG_IGN);  // a vanished front-end must not kill us
 }
 
-void printCapabilities() {
-  // vhost-user.json has no "video" backend type; this follows its shape.
-  std::puts("{\n  \"type\": \"video\"\n}");
+// The VHostUserBackendCapabilities object of QEMU's docs/interop/vhost-user.json: the union's
+// base member "type" and nothing else, as for every type without a type-specific branch (only
+// "input", "gpu" and "block" have "features"). The schema's VHostUserBackendType enum has no
+// virtio-video entry yet; "video" is the name the other virtio device types' pattern gives.
+constexpr const char* kCapabilitiesJson = "{\n  \"type\": \"video\"\n}\n";
+
+void printCapabilities() { std::fputs(kCapabilitiesJson, stdout); }
+
+// QEMU's conventions: with --print-capabilities "other options and arguments should be
+// ignored", so it is looked for before the command line is parsed (and maybe refused).
+bool asksForCapabilities(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--print-capabilities") return true;
+  }
+  return false;
 }
 
 void printBackend(const codecs::DecoderBackend& backend) {
@@ -97,16 +118,61 @@ void printProbe(const codecs::BackendSelection& selection, const std::string& re
   }
 }
 
-int serve(const std::string& socketPath, DeviceConfig config,
+// Where the front-end comes from: exactly one of a socket path to listen on, a socket handed
+// over as an fd number (--fd), or systemd socket activation (LISTEN_FDS).
+struct Endpoint {
+  std::string socketPath;
+  int fd = -1;  // --fd or the activated socket; listening or connected
+};
+
+// The first fd systemd passes (sd_listen_fds(3)): fd 3 when LISTEN_PID is us and LISTEN_FDS=1.
+int socketActivationFd() {
+  const char* pid = std::getenv("LISTEN_PID");
+  const char* fds = std::getenv("LISTEN_FDS");
+  if (pid == nullptr || fds == nullptr || std::atol(pid) != static_cast<long>(::getpid())) {
+    return -1;
+  }
+  ::unsetenv("LISTEN_PID");
+  ::unsetenv("LISTEN_FDS");
+  ::unsetenv("LISTEN_FDNAMES");
+  return std::atoi(fds) == 1 ? 3 : -1;
+}
+
+// A server on the endpoint. An fd must be a unix stream socket; a listening one is accepted on
+// (front-ends one after another), a connected one is served until that front-end leaves.
+Result<std::unique_ptr<virtio::VhostUserServer>> makeServer(const Endpoint& endpoint,
+                                                            virtio::VirtioDevice& device) {
+  if (endpoint.fd < 0) return virtio::VhostUserServer::listen(endpoint.socketPath, device);
+  struct stat info {};
+  int domain = 0, type = 0, listening = 0;
+  socklen_t length = sizeof(int);
+  errno = 0;
+  if (::fstat(endpoint.fd, &info) != 0 || !S_ISSOCK(info.st_mode) ||
+      ::getsockopt(endpoint.fd, SOL_SOCKET, SO_DOMAIN, &domain, &length) != 0 ||
+      ::getsockopt(endpoint.fd, SOL_SOCKET, SO_TYPE, &type, &length) != 0 ||
+      ::getsockopt(endpoint.fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) != 0 ||
+      domain != AF_UNIX || type != SOCK_STREAM) {
+    return makeError(ErrorCode::kInvalidParameter, "fd {} is not a unix stream socket{}{}",
+                     endpoint.fd, errno != 0 ? ": " : "", errno != 0 ? std::strerror(errno) : "");
+  }
+  ::fcntl(endpoint.fd, F_SETFD, FD_CLOEXEC);
+  UniqueFd fd(endpoint.fd);
+  if (listening != 0) return virtio::VhostUserServer::adopt(std::move(fd), device);
+  return virtio::VhostUserServer::adoptConnection(std::move(fd), device);
+}
+
+int serve(const Endpoint& endpoint, DeviceConfig config,
           std::shared_ptr<codecs::DecoderBackend> backend) {
   virtio::VideoDeviceAdapter adapter(
       std::make_unique<VideoDevice>(std::move(config), std::move(backend)));
-  auto server = virtio::VhostUserServer::listen(socketPath, adapter);
+  const std::string where =
+      endpoint.fd >= 0 ? fmt::format("fd {}", endpoint.fd) : endpoint.socketPath;
+  auto server = makeServer(endpoint, adapter);
   if (!server) {
-    logs::virtio().error("cannot listen on {}: {}", socketPath, server.error().message);
+    logs::virtio().error("cannot serve on {}: {}", where, server.error().message);
     return 1;
   }
-  logs::virtio().info("listening on {}", socketPath);
+  logs::virtio().info("serving on {}", where);
   gServer.store(server->get());
   Status status = (*server)->run();
   gServer.store(nullptr);
@@ -120,6 +186,10 @@ int serve(const std::string& socketPath, DeviceConfig config,
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (asksForCapabilities(argc, argv)) {
+    printCapabilities();
+    return 0;
+  }
   CLI::App app{kDescription, "vdec-device"};
   std::string socketPath;
   std::string logLevel = "info";
@@ -128,7 +198,15 @@ int main(int argc, char** argv) {
   bool capabilities = false;
   DeviceConfig config;
 
-  app.add_option("--socket-path", socketPath, "unix socket to listen on for the front-end (VMM)");
+  int fdNumber = -1;
+  auto* socketOption =
+      app.add_option("--socket-path", socketPath, "unix socket to listen on for the front-end (VMM)");
+  app.add_option("--fd", fdNumber,
+                 "serve the vhost-user socket inherited as this fd: a connected one (a "
+                 "socketpair end from the VMM or libvirt; the daemon exits when it closes) or a "
+                 "listening one")
+      ->check(CLI::NonNegativeNumber)
+      ->excludes(socketOption);
   app.add_option("--log-level", logLevel, "log level")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
@@ -186,10 +264,6 @@ int main(int argc, char** argv) {
   config.offerVirtioObjects = !noObjects;
   try {
     logs::setLevel(logLevel);
-    if (capabilities) {
-      printCapabilities();
-      return 0;
-    }
     auto selection = codecs::makeBackend(backendName, renderNode);
     if (!selection) {
       logs::codecs().error("{}", selection.error().message);
@@ -201,12 +275,14 @@ int main(int argc, char** argv) {
     }
     logs::codecs().info("decoder backend: {}: {}", selection->backend->name(), selection->note);
     auto backend = std::move(selection->backend);
-    if (socketPath.empty()) {
-      std::fputs("--socket-path is required (see --help)\n", stderr);
+    Endpoint endpoint{socketPath, fdNumber};
+    if (socketPath.empty() && fdNumber < 0) endpoint.fd = socketActivationFd();
+    if (socketPath.empty() && endpoint.fd < 0) {
+      std::fputs("--socket-path or --fd is required (see --help)\n", stderr);
       return 2;
     }
     installSignalHandlers();
-    return serve(socketPath, std::move(config), std::move(backend));
+    return serve(endpoint, std::move(config), std::move(backend));
   } catch (const std::exception& e) {
     logs::virtio().critical("fatal: {}", e.what());
     return 1;

@@ -2,6 +2,7 @@
 // VideoDriver: VMM start-up plus the ChromeOS virtio-video guest driver's command path.
 #include "samples/harness/video_driver.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 
@@ -414,8 +415,18 @@ Result<std::unique_ptr<VideoDriver>> VideoDriver::connect(const DriverOptions& o
   FrontendOptions frontendOptions;
   frontendOptions.negotiateSharedObject = options.negotiateSharedObject;
   frontendOptions.replyTimeout = options.commandTimeout;
-  VDEC_ASSIGN_OR_RETURN(d.frontend,
-                        VhostUserFrontend::connect(options.socketPath, frontendOptions));
+  if (options.connectedSocket >= 0) {
+    UniqueFd socket(::fcntl(options.connectedSocket, F_DUPFD_CLOEXEC, 0));
+    if (!socket.isValid()) {
+      return makeError(ErrorCode::kBackendFailure, "dup: {}", std::strerror(errno));
+    }
+    d.frontend = VhostUserFrontend::adopt(
+        std::move(socket), fmt::format("vdec-device on fd {}", options.connectedSocket),
+        frontendOptions);
+  } else {
+    VDEC_ASSIGN_OR_RETURN(d.frontend,
+                          VhostUserFrontend::connect(options.socketPath, frontendOptions));
+  }
   std::vector<VringSetup> setups;
   for (const DriverVirtqueue* q : {&*d.control, &*d.event}) {
     setups.push_back({q->index(), q->size(), q->descGpa(), q->availGpa(), q->usedGpa(), q->kickFd(),

@@ -24,6 +24,9 @@ class ObjectExporter;
 
 struct DriverOptions {
   std::string socketPath;
+  // Instead of socketPath: an already connected socket (a socketpair end whose peer a
+  // `vdec-device --fd` serves). connect() uses a duplicate; the caller keeps and closes its fd.
+  int connectedSocket = -1;
   uint64_t ramBytes = 768ull << 20;
   uint32_t commandQueueSize = 256;
   uint32_t eventQueueSize = 64;

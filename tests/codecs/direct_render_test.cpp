@@ -2,6 +2,7 @@
 // Direct rendering: libavcodec decodes into the lent resources; the reference rule, the
 // starvation rule, clearOutput() and the bytes each path copies.
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <fstream>
 
@@ -69,8 +70,22 @@ struct PathCase {
 
 class DirectRenderTest : public ::testing::TestWithParam<PathCase> {};
 
+// e.g. h264_i420_contig_direct: codec, format, memory, expected path (+ _forced with bounce).
+std::string pathCaseName(const ::testing::TestParamInfo<PathCase>& info) {
+  const PathCase& c = info.param;
+  std::string name = std::string(c.clip).ends_with(".vp9") ? "vp9" : "h264";
+  name += "_" + std::string(buffers::pixelFormatName(c.format)) + "_" +
+          (c.contiguous ? "contig" : "scattered") + "_" + buffers::outputPathName(c.path);
+  if (c.forceBounce) name += "_forced";
+  for (char& ch : name) {
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  }
+  return name;
+}
+
 // Every picture takes the expected path and copies exactly what that path says.
 TEST_P(DirectRenderTest, EveryPictureIsBitExactAndCopiesWhatItsPathSays) {
+  VDEC_SKIP_WITHOUT_CONFORMANCE();
   const PathCase& param = GetParam();
   SessionDriver::Options options;
   options.format = param.format;
@@ -103,7 +118,8 @@ INSTANTIATE_TEST_SUITE_P(
         // --copy-mode bounce.
         PathCase{kH264, buffers::PixelFormat::kI420, true, true, OutputPath::kBounce, kFrameBytes},
         PathCase{kVp9, buffers::PixelFormat::kNv12, true, true, OutputPath::kBounce,
-                 kFrameBytes}));
+                 kFrameBytes}),
+    pathCaseName);
 
 // The layout the device announces from a StreamFormat satisfies avcodec_align_dimensions2.
 TEST(DirectLayoutTest, AnnouncedLayoutFitsTheDecoder) {
@@ -141,6 +157,7 @@ TEST(DirectLayoutTest, AnnouncedLayoutFitsTheDecoder) {
 // the session at once. A reference overwritten by a new picture would break the md5 of every
 // later frame that predicts from it.
 TEST(DirectRenderReferenceTest, EagerlyRequeuedReferencesAreNeverOverwritten) {
+  VDEC_SKIP_WITHOUT_CONFORMANCE();
   for (const char* clipName : {kH264, kVp9}) {
     SessionDriver probe(std::string(clipName).ends_with(".vp9") ? CodedFormat::kVp9
                                                                 : CodedFormat::kH264,
@@ -163,6 +180,7 @@ TEST(DirectRenderReferenceTest, EagerlyRequeuedReferencesAreNeverOverwritten) {
 // Resources the test keeps (never re-queued) while others cycle: the session never hands a
 // resource it gave out back to libavcodec before it is queued again.
 TEST(DirectRenderReferenceTest, DeliveredResourcesAreNotWrittenUntilQueuedAgain) {
+  VDEC_SKIP_WITHOUT_CONFORMANCE();
   SessionDriver driver(CodedFormat::kH264, {});
   const Clip clip = loadClip(kH264);
   for (uint32_t i = 1; i <= 12; ++i) driver.queueTarget(i);
@@ -218,6 +236,7 @@ TEST(DirectRenderStarvationTest, FourResourcesForAFourReferenceStreamBounce) {
 // After clearOutput() returns, no cleared resource is written, even while frame threads were
 // decoding into them; the pictures decoded so far are still delivered (copied) into new ones.
 TEST(DirectRenderClearTest, ClearedResourcesAreNotWrittenAfterClearOutput) {
+  VDEC_SKIP_WITHOUT_CONFORMANCE();
   SessionDriver::Options options;
   options.threads = 4;
   SessionDriver driver(CodedFormat::kH264, options);
@@ -225,7 +244,7 @@ TEST(DirectRenderClearTest, ClearedResourcesAreNotWrittenAfterClearOutput) {
   for (uint32_t i = 1; i <= 16; ++i) driver.queueTarget(i);
   driver.decodeAll(clip.buffers, 1);
   ASSERT_TRUE(driver.waitFor([&] { return driver.pictures.size() >= 40; }));
-  const std::vector<uint32_t> cleared = driver.session().clearOutput();
+  const std::vector<uint32_t> cleared = driver.clearOutput();
   std::vector<std::pair<uint32_t, std::vector<std::byte>>> snapshots;
   for (uint32_t id : cleared) snapshots.emplace_back(id, driver.memories().at(id)->copy());
   EXPECT_FALSE(snapshots.empty());

@@ -344,6 +344,7 @@ struct H264Clip {
 };
 
 TEST(VaapiSessionGpuTest, DecodesTest25fpsThroughTheBouncePath) {
+  VDEC_SKIP_WITHOUT_CONFORMANCE();
   auto backend = VaapiBackend::create("");
   if (!backend) GTEST_SKIP() << "VA-API unavailable: " << backend.error().message;
   if (!(*backend)->supports(CodedFormat::kH264)) GTEST_SKIP() << "the VA driver has no H.264";
@@ -362,6 +363,7 @@ TEST(VaapiSessionGpuTest, DecodesTest25fpsThroughTheBouncePath) {
 // Guest RAM as QEMU's memory-backend-memfd makes it (sealed against shrinking); resources in it
 // become udmabufs and are imported as VA surfaces.
 TEST(VaapiSessionGpuTest, DecodesTest25fpsIntoImportedUdmabufs) {
+  VDEC_SKIP_WITHOUT_CONFORMANCE();
   auto backend = VaapiBackend::create("");
   if (!backend) GTEST_SKIP() << "VA-API unavailable: " << backend.error().message;
   if (!buffers::Udmabuf::isAvailable()) {

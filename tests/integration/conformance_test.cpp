@@ -27,6 +27,7 @@ std::string caseName(const ::testing::TestParamInfo<ConformanceCase>& info) {
 class ConformanceManifestTest : public ::testing::TestWithParam<ConformanceCase> {};
 
 TEST_P(ConformanceManifestTest, AllSelectedVectorsPass) {
+  VDEC_SKIP_WITHOUT_CONFORMANCE();
   const auto& param = GetParam();
   DaemonProcess daemon;
   std::vector<std::string> args{"conformance", conformanceFile("manifest.tsv"), "--memory",

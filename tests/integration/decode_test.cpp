@@ -26,6 +26,7 @@ class ChromiumH264Test : public ::testing::TestWithParam<DecodeCase> {};
 
 // h264/chromium-test-25fps: 250 frames whose md5s must equal the published ones.
 TEST_P(ChromiumH264Test, PerFrameMd5sMatchThePublishedOnes) {
+  VDEC_SKIP_WITHOUT_CONFORMANCE();
   const auto& param = GetParam();
   const std::string input = conformanceFile("h264/chromium-test-25fps/test-25fps.h264");
   const auto expected = readJsonMd5s(input + ".json");
@@ -66,6 +67,7 @@ TEST(SampleClipTest, EmbeddedSampleDecodesBitExactWithPng) {
 }
 
 TEST(ConformanceTest, AllJvtAvcV1VectorsThroughTheDevice) {
+  VDEC_SKIP_WITHOUT_CONFORMANCE();
   DaemonProcess daemon;
   auto result = runHarness(daemon.socketPath(),
                            {"conformance", conformanceFile("manifest.tsv"), "--memory", "sg",

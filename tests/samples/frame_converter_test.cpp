@@ -122,7 +122,11 @@ INSTANTIATE_TEST_SUITE_P(
     AllFormats, FrameConverterTest,
     ::testing::Combine(::testing::Values(PixelFormat::kNv12, PixelFormat::kI420,
                                          PixelFormat::kYv12),
-                       ::testing::Values(DumpFormat::kYuv420p, DumpFormat::kNv12)));
+                       ::testing::Values(DumpFormat::kYuv420p, DumpFormat::kNv12)),
+    [](const auto& info) {  // e.g. nv12_to_yuv420p
+      return std::string(buffers::pixelFormatName(std::get<0>(info.param))) + "_to_" +
+             std::string(dumpFormatName(std::get<1>(info.param)));
+    });
 
 TEST(FrameConverter, RejectsPlanesOutsideTheResource) {
   Synthetic buffer = makeBuffer(PixelFormat::kNv12, {0, 0, kWidth, kHeight});
