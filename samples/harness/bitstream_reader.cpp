@@ -116,6 +116,21 @@ uint64_t BitstreamReader::totalBytes() const {
   return total;
 }
 
+Result<std::vector<BitstreamUnit>> BitstreamReader::unitsForBuffers(uint64_t bufferBytes) const {
+  if (bufferBytes == 0) return makeError(ErrorCode::kInvalidParameter, "buffers of 0 bytes");
+  if (!byteStream_) {
+    for (size_t i = 0; i < units_.size(); ++i)
+      if (units_[i].data.size() > bufferBytes)
+        return makeError(ErrorCode::kInvalidParameter, "frame {} ({} bytes) exceeds a {}-byte buffer",
+                         i, units_[i].data.size(), bufferBytes);
+    return units_;
+  }
+  std::vector<std::byte> bytes;
+  bytes.reserve(totalBytes());
+  for (const BitstreamUnit& unit : units_) bytes.insert(bytes.end(), unit.data.begin(), unit.data.end());
+  return chunk(bytes, bufferBytes);
+}
+
 Result<BitstreamReader> BitstreamReader::open(const std::string& path,
                                               const BitstreamOptions& options) {
   if (auto codec = codecFromExtension(path)) {

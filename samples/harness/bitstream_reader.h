@@ -43,6 +43,10 @@ class BitstreamReader {
   const std::vector<BitstreamUnit>& units() const { return units_; }
   size_t maxUnitSize() const;
   uint64_t totalBytes() const;
+  // What a client that fills buffers of `bufferBytes` queues, as v4l2-ctl does: a byte stream
+  // cut into pieces of exactly `bufferBytes`, the last one short (--stream-from); frame units
+  // unchanged, one per buffer (--stream-from-hdr). Fails if a frame does not fit a buffer.
+  Result<std::vector<BitstreamUnit>> unitsForBuffers(uint64_t bufferBytes) const;
 
   // Timestamp of unit `index`: a multiple of 1000 ns like the real guest's, never zero.
   static uint64_t timestampOf(size_t index) { return 1'000'000'000ull + index * 1000ull; }

@@ -96,6 +96,12 @@ VectorResult ConformanceRunner::runVector(const ConformanceVector& vector) {
   }
   if (!result.detail.empty() && summary->errorFrames > 0)
     result.detail += fmt::format(" ({} error frames)", summary->errorFrames);
+  if (!result.detail.empty() && options_.decode.client == ClientMode::kV4l2Ctl)
+    result.detail += fmt::format(" (v4l2-ctl: STOP {}, EOS {}, left on {})",
+                                 !summary->stopSent      ? "not sent"
+                                 : summary->stopDropped ? "dropped"
+                                                        : "sent",
+                                 summary->gotEos ? "seen" : "not seen", summary->ending);
   result.passed = result.detail.empty();
   return result;
 }

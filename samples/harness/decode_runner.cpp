@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "samples/harness/v4l2ctl_runner.h"
 #include "vdec/base/logging.h"
 
 namespace vdec::harness {
@@ -76,12 +77,30 @@ std::optional<OutputMemory> parseOutputMemory(std::string_view name) {
   return std::nullopt;
 }
 
+std::string_view clientModeName(ClientMode mode) {
+  switch (mode) {
+    case ClientMode::kHarness:
+      return "harness";
+    case ClientMode::kV4l2Ctl:
+      return "v4l2-ctl";
+  }
+  return "?";
+}
+
+std::optional<ClientMode> parseClientMode(std::string_view name) {
+  if (name == "harness") return ClientMode::kHarness;
+  if (name == "v4l2-ctl") return ClientMode::kV4l2Ctl;
+  return std::nullopt;
+}
+
 DecodeRunner::DecodeRunner(VideoDriver& driver, const DecodeOptions& options)
     : driver_(driver), options_(options) {}
 
 DecodeRunner::~DecodeRunner() { releaseOutputs(); }
 
 Result<DecodeSummary> DecodeRunner::run(const BitstreamReader& input, FrameSink& sink) {
+  if (options_.client == ClientMode::kV4l2Ctl)
+    return V4l2CtlRunner(driver_, options_).run(input, sink);
   summary_ = DecodeSummary{};
   const auto start = std::chrono::steady_clock::now();
   Status status = openStream(input);

@@ -31,6 +31,19 @@ enum class OutputMemory {
 std::string_view outputMemoryName(OutputMemory memory);  // "contig", "sg", "object"
 std::optional<OutputMemory> parseOutputMemory(std::string_view name);
 
+// The client that drives the stream.
+enum class ClientMode {
+  // Well-behaved: input buffers sized to the largest unit, STREAM_DRAIN once CAPTURE streams,
+  // waits (idleTimeout) for the EOS buffer.
+  kHarness,
+  // v4l2-ctl 1.22 on the ARCVM driver (V4l2CtlRunner): sizeimage chunks, STOP at the end of the
+  // file (dropped by the driver while CAPTURE is not streaming), leaves on LAST or on idle.
+  kV4l2Ctl,
+};
+
+std::string_view clientModeName(ClientMode mode);  // "harness", "v4l2-ctl"
+std::optional<ClientMode> parseClientMode(std::string_view name);
+
 struct DecodeOptions {
   uint32_t streamId = 1;
   buffers::PixelFormat outputFormat = buffers::PixelFormat::kNv12;
@@ -39,6 +52,10 @@ struct DecodeOptions {
   uint32_t outputBuffers = 4;  // v4l2-ctl's default, whatever min_buffers says
   bool readStats = false;      // read the device's statistics controls before closing
   std::chrono::milliseconds idleTimeout{10000};
+  ClientMode client = ClientMode::kHarness;
+  // kV4l2Ctl: the OUTPUT sizeimage asked for in S_FMT (v4l2-ctl's sizeimage=); 0 keeps the
+  // device's. Every input buffer then holds exactly the sizeimage the device answers.
+  uint64_t inputSizeImage = 0;
 };
 
 // The device's per-stream statistics (private GET_CONTROL ids VDEC_CONTROL_STATS_*).
@@ -62,6 +79,11 @@ struct DecodeSummary {
   buffers::FrameLayout layout;  // the last output layout (format, coded size, crop)
   bool gotEos = false;
   std::optional<StreamStats> stats;  // with DecodeOptions::readStats
+  // ClientMode::kV4l2Ctl only:
+  uint64_t skippedFrames = 0;  // CAPTURE buffers not written: ERROR, or bytesused 0
+  bool stopSent = false;       // the file ended and the client sent DEC_CMD_STOP...
+  bool stopDropped = false;    // ...which the guest driver dropped (CAPTURE was not streaming)
+  std::string ending;          // why the client left, e.g. "LAST buffer", "0.5 s idle after STOP"
 };
 
 // Borrows `driver` for its whole life. Runs on the caller's thread; single-threaded.

@@ -29,6 +29,7 @@ struct CommonOptions {
   std::string memory = "contig";
   uint32_t outputBuffers = 4;
   uint32_t inputBuffers = 4;
+  std::string client = "harness";  // --client
 };
 
 struct DecodeCliOptions {
@@ -71,6 +72,9 @@ Result<DecodeOptions> decodeOptions(const CommonOptions& common) {
   options.memory = *memory;
   options.outputBuffers = common.outputBuffers;
   options.inputBuffers = common.inputBuffers;
+  auto client = parseClientMode(common.client);
+  if (!client) return makeError(ErrorCode::kInvalidParameter, "unknown --client {}", common.client);
+  options.client = *client;
   return options;
 }
 
@@ -127,6 +131,9 @@ int runDecode(const CommonOptions& common, const DecodeCliOptions& cli) {
   auto options = decodeOptions(common);
   if (!options) return fail(options.error().message);
   options->readStats = cli.stats;
+  // The v4l2-ctl client cuts the file by the OUTPUT sizeimage: --chunk-bytes asks for it.
+  if (options->client == ClientMode::kV4l2Ctl && cli.chunkBytes > 0)
+    options->inputSizeImage = static_cast<uint64_t>(cli.chunkBytes);
   auto driver = connect(common);
   if (!driver) return fail(driver.error().message);
 
@@ -150,6 +157,12 @@ int runDecode(const CommonOptions& common, const DecodeCliOptions& cli) {
     std::printf("  %u resolution changes, %llu error frames, %llu input errors\n",
                 summary->resolutionChanges, static_cast<unsigned long long>(summary->errorFrames),
                 static_cast<unsigned long long>(summary->inputErrors));
+  if (options->client == ClientMode::kV4l2Ctl)
+    std::printf("  v4l2-ctl client: %llu frames written, %llu skipped, STOP %s, EOS %s, left on %s\n",
+                static_cast<unsigned long long>(summary->frames),
+                static_cast<unsigned long long>(summary->skippedFrames),
+                !summary->stopSent ? "not sent" : summary->stopDropped ? "dropped" : "sent",
+                summary->gotEos ? "seen" : "not seen", summary->ending.c_str());
   if (summary->stats) {
     const StreamStats& stats = *summary->stats;
     std::printf("frames %u\nbytes_copied_per_frame %u\ndirect_frames %u\nbounce_frames %u\n"
@@ -232,6 +245,13 @@ int harnessMain(int argc, char** argv) {
     command->add_option("--input-buffers", common.inputBuffers, "bitstream buffers (v4l2-ctl: 4)")
         ->capture_default_str()
         ->check(CLI::Range(1, 32));
+    command
+        ->add_option("--client", common.client,
+                     "harness (well-behaved: drains once CAPTURE streams) or v4l2-ctl (as "
+                     "v4l2-ctl --stream-mmap --stream-out-mmap --stream-from on the ARCVM "
+                     "driver: sizeimage chunks, STOP dropped while CAPTURE is not streaming, "
+                     "leaves 0.5 s after the last activity)")
+        ->capture_default_str();
   };
 
   DecodeCliOptions decode;
@@ -248,7 +268,8 @@ int harnessMain(int argc, char** argv) {
   addStreamOptions(decodeCmd);
   decodeCmd->add_option("--chunk-bytes", decode.chunkBytes,
                         "Annex-B input cut every N bytes, 0 = whole file in one buffer (default: "
-                        "whole file up to 4 MiB, else 1 MiB chunks)");
+                        "whole file up to 4 MiB, else 1 MiB chunks); with --client v4l2-ctl: "
+                        "the OUTPUT sizeimage asked for (default: the device's)");
   decodeCmd->add_option("--frames-md5", decode.framesMd5, "write one md5 per frame, one per line");
   decodeCmd->add_option("--raw-out", decode.rawOut, "append every visible frame to this raw file");
   decodeCmd
