@@ -16,17 +16,18 @@ fail() { echo "package test: $*" >&2; exit 1; }
 # The .deb, made from this build tree (cpack runs the install rules into a staging folder).
 (cd "$build" && cpack -G DEB -B "$scratch/out" >"$scratch/cpack.log" 2>&1) ||
   { cat "$scratch/cpack.log" >&2; fail "cpack failed"; }
-deb=$(ls "$scratch"/out/*.deb 2>/dev/null | head -n1)
+deb=$(find "$scratch/out" -maxdepth 1 -name '*.deb' | head -n1)
 [ -n "$deb" ] || fail "cpack made no .deb"
-dpkg-deb --info "$deb" | grep -q "Package: vdec" || fail "$deb: no Package: vdec"
-dpkg-deb --info "$deb" | grep -q "Depends:.*libavcodec" || fail "$deb: Depends lacks libavcodec"
+info=$(dpkg-deb --info "$deb")
+grep -q "Package: vdec" <<<"$info" || fail "$deb: no Package: vdec"
+grep -q "Depends:.*libavcodec" <<<"$info" || fail "$deb: Depends lacks libavcodec"
 dpkg-deb -x "$deb" "$scratch/root"
 root=$scratch/root
 
 for path in usr/bin/vdec-device usr/bin/vdec-harness \
     usr/share/qemu/vhost-user/50-vdec-video.json usr/share/man/man1/vdec-device.1 \
-    usr/share/man/man1/vdec-harness.1 lib/systemd/system/vdec-device.service \
-    lib/systemd/system/vdec-device.socket usr/share/doc/vdec/README.md; do
+    usr/share/man/man1/vdec-harness.1 usr/lib/systemd/system/vdec-device.service \
+    usr/lib/systemd/system/vdec-device.socket usr/share/doc/vdec/README.md; do
   [ -s "$root/$path" ] || fail "the package lacks /$path"
 done
 
@@ -35,7 +36,7 @@ json=$root/usr/share/qemu/vhost-user/50-vdec-video.json
 grep -q '"binary": "/usr/bin/vdec-device"' "$json" || fail "$json: wrong binary"
 grep -q '"type": "video"' "$json" || fail "$json: wrong type"
 grep -q '"description": "' "$json" || fail "$json: no description"
-grep -q '^ExecStart=/usr/bin/vdec-device ' "$root/lib/systemd/system/vdec-device.service" ||
+grep -q '^ExecStart=/usr/bin/vdec-device ' "$root/usr/lib/systemd/system/vdec-device.service" ||
   fail "the unit's ExecStart is not /usr/bin/vdec-device"
 grep -q '^\.SH OPTIONS' "$root/usr/share/man/man1/vdec-device.1" || fail "man page has no OPTIONS"
 grep -q 'socket\\-path' "$root/usr/share/man/man1/vdec-device.1" ||
