@@ -131,7 +131,8 @@ INSTANTIATE_TEST_SUITE_P(Clips, V4l2CtlGeneratedClipTest,
                                            "h264_resolution_change_96x64_to_66x34",
                                            "hevc_main_66x34", "hevc_bframes_176x144",
                                            "vp8_66x34_altref", "vp9_66x34_altref",
-                                           "vp9_tiny_16x16"));
+                                           "vp9_tiny_16x16"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 // --- Every vector of ../shared/conformance ---
 
