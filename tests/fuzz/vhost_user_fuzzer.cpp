@@ -11,12 +11,14 @@
 //                of kRamSize bytes (guest RAM, also mapped here), a notifier if op & 0x10, a
 //                socket if op & 0x20, then the last fd once more if op & 0x80 (the same file
 //                twice). The fd-kinds byte (0 without op & 0x40) says what they are:
-//                  bits 0-1  notifier: 0 non-blocking eventfd, 1 blocking eventfd preloaded to
-//                            2^64-2 (a full call counter), 2 pipe (kicks write to it), 3 pipe
-//                            whose write end is closed at once (hung up)
-//                  bits 2-3  memfds: 0 cannot be sealed, 1 sealed against shrinking and
-//                            growing (QEMU), 2 sealable but left unsealed (must be refused)
-//                  bit 4     the notifier is the previous message's notifier again (the same
+//                  bits 0-2  notifier (% 5): 0 non-blocking eventfd, 1 blocking eventfd,
+//                            2 blocking eventfd preloaded to 2^64-2 (a full call counter),
+//                            3 pipe (kicks write to it), 4 pipe whose write end is closed at
+//                            once (hung up)
+//                  bits 3-4  memfds: 0 sealed against shrinking and growing (as QEMU's),
+//                            1 cannot be sealed (a tmpfs/hugetlbfs file: served, guarded),
+//                            2 sealable but left unsealed (must be refused)
+//                  bit 5     the notifier is the previous message's notifier again (the same
 //                            eventfd as the kick fd of two rings)
 //   op % 4 == 1  raw bytes written to the socket as they are
 //   op % 4 == 2  kick: signals every notifier sent so far (never blocking here)
@@ -117,12 +119,12 @@ class FrontEnd {
     std::memcpy(bytes.data() + sizeof(header), payload.data(), payload.size());
 
     std::vector<UniqueFd> fds;  // closed after sending, except what we keep below
-    for (int i = 0; i < (op >> 2) % 4; ++i) fds.push_back(newRam((kinds >> 2) & 3));
+    for (int i = 0; i < (op >> 2) % 4; ++i) fds.push_back(newRam((kinds >> 3) & 3));
     if (op & 0x10) {
-      if ((kinds & 0x10) && lastNotifier_.isValid()) {
+      if ((kinds & 0x20) && lastNotifier_.isValid()) {
         fds.push_back(lastNotifier_.duplicate());
       } else {
-        fds.push_back(newNotifier(kinds & 3));
+        fds.push_back(newNotifier((kinds & 7) % 5));
         lastNotifier_ = fds.back().duplicate();
       }
     }
@@ -180,12 +182,12 @@ class FrontEnd {
   }
 
  private:
-  // kind: 0 cannot be sealed, 1 sealed (shrink + grow), 2 sealable but unsealed.
+  // kind: 0 sealed (shrink + grow), 1 cannot be sealed, 2 sealable but unsealed.
   UniqueFd newRam(int kind) {
-    const unsigned flags = MFD_CLOEXEC | (kind == 0 ? 0 : MFD_ALLOW_SEALING);
+    const unsigned flags = MFD_CLOEXEC | (kind == 1 ? 0 : MFD_ALLOW_SEALING);
     UniqueFd fd(memfd_create("vdec-fuzz-vhost-ram", flags));
     if (!fd.isValid() || ftruncate(fd.get(), kRamSize) != 0) fail("memfd for guest RAM failed");
-    if (kind == 1 && ::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) != 0) {
+    if (kind == 0 && ::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) != 0) {
       fail("sealing guest RAM failed");
     }
     void* host = ::mmap(nullptr, kRamSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
@@ -194,19 +196,20 @@ class FrontEnd {
     return fd;
   }
 
-  // kind: 0 non-blocking eventfd, 1 blocking eventfd at 2^64-2, 2 pipe, 3 hung-up pipe.
+  // kind: 0 non-blocking eventfd, 1 blocking eventfd, 2 blocking eventfd at 2^64-2, 3 pipe,
+  // 4 hung-up pipe.
   UniqueFd newNotifier(int kind) {
-    if (kind <= 1) {
+    if (kind <= 2) {
       UniqueFd fd(::eventfd(0, EFD_CLOEXEC | (kind == 0 ? EFD_NONBLOCK : 0)));
       if (!fd.isValid()) fail("eventfd");
-      if (kind == 1 && ::eventfd_write(fd.get(), 0xfffffffffffffffeull) != 0) fail("eventfd_write");
+      if (kind == 2 && ::eventfd_write(fd.get(), 0xfffffffffffffffeull) != 0) fail("eventfd_write");
       kicks_.push_back(fd.duplicate());
       return fd;
     }
     int pipeFds[2];
     if (::pipe2(pipeFds, O_CLOEXEC) != 0) fail("pipe");
     UniqueFd readEnd(pipeFds[0]), writeEnd(pipeFds[1]);
-    if (kind == 2) kicks_.push_back(std::move(writeEnd));
+    if (kind == 3) kicks_.push_back(std::move(writeEnd));
     return readEnd;
   }
 

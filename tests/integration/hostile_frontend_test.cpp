@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: MIT
+// Issue 10 through the real daemon: a vhost-user front-end written here by hand (its own memfd
+// guest RAM, rings and fds) attacks the transport; after each attack the daemon must still be
+// running and decode bit-exactly for a fresh, well-behaved front-end.
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "samples/harness/bitstream_reader.h"
+#include "samples/harness/decode_runner.h"
+#include "samples/harness/frame_sink.h"
+#include "samples/harness/video_driver.h"
+#include "samples/harness/vhost_user_message.h"
+#include "tests/integration/daemon_process.h"
+#include "tests/test_paths.h"
+#include "vdec/base/mapped_region.h"
+#include "vdec/base/wire.h"
+#include "virtio/virtio_ring.h"
+
+namespace vdec::testing {
+namespace {
+
+using namespace vdec::vhost;  // NOLINT(google-build-using-namespace)
+
+constexpr uint64_t kUser = 0x7f0000000000ull;  // where "our VMM" mapped guest RAM
+constexpr uint64_t kRing0 = 0x10000;           // command queue (desc; avail +0x1000; used +0x2000)
+constexpr uint64_t kRing1 = 0x20000;           // event queue
+constexpr uint16_t kRingSize = 8;
+constexpr uint64_t kMiB = 1u << 20;
+
+enum class Ram { kSealed, kSealableUnsealed, kUnsealable };
+
+// Guest RAM as a hand-written front-end makes it, mapped here too.
+struct HostileRam {
+  HostileRam(uint64_t size, Ram kind) : size(size) {
+    fd = UniqueFd(::memfd_create("hostile-ram", MFD_CLOEXEC |
+                                                    (kind == Ram::kUnsealable ? 0 : MFD_ALLOW_SEALING)));
+    EXPECT_EQ(::ftruncate(fd.get(), static_cast<off_t>(size)), 0);
+    if (kind == Ram::kSealed) {
+      EXPECT_EQ(::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW), 0);
+    }
+    mapping = std::move(*MappedRegion::map(fd.get(), kMiB, 0));  // the first MiB is enough
+  }
+  template <typename T>
+  void put(uint64_t offset, const T& value) {
+    std::memcpy(mapping.data() + offset, &value, sizeof(T));
+  }
+  template <typename T>
+  T get(uint64_t offset) const {
+    T value;
+    std::memcpy(&value, mapping.data() + offset, sizeof(T));
+    return value;
+  }
+  uint64_t size;
+  UniqueFd fd;
+  MappedRegion mapping;
+};
+
+class RawFrontend {
+ public:
+  explicit RawFrontend(const std::string& path)
+      : socket_(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+    EXPECT_EQ(::connect(socket_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  }
+  void send(uint32_t request, std::span<const std::byte> payload, uint32_t flags = 0,
+            std::vector<int> fds = {}) {
+    EXPECT_TRUE(harness::sendVhostUserMessage(socket_.get(), request, VHOST_USER_VERSION | flags,
+                                              payload, fds)
+                    .has_value());
+  }
+  // With NEED_REPLY: the REPLY_ACK value (0 ok), or ~0 if no answer within 5 s.
+  template <typename T>
+  uint64_t ack(uint32_t request, const T& value, std::vector<int> fds = {}) {
+    send(request, toBytes(value), VHOST_USER_NEED_REPLY_MASK, std::move(fds));
+    auto reply = harness::receiveVhostUserMessage(socket_.get(), std::chrono::seconds(5));
+    if (!reply) return ~0ull;
+    return reply->u64().value_or(~0ull);
+  }
+  // A request with a reply: how long the round trip took (the device thread was free).
+  std::chrono::milliseconds roundTrip() {
+    const auto start = std::chrono::steady_clock::now();
+    send(VHOST_USER_GET_QUEUE_NUM, {});
+    auto reply = harness::receiveVhostUserMessage(socket_.get(), std::chrono::seconds(60));
+    EXPECT_TRUE(reply.has_value());
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 start);
+  }
+  void handshake() {
+    send(VHOST_USER_SET_FEATURES,
+         toBytes(uint64_t{(1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_INDIRECT_DESC) |
+                          (1ull << VHOST_USER_F_PROTOCOL_FEATURES)}));
+    send(VHOST_USER_SET_PROTOCOL_FEATURES,
+         toBytes(uint64_t{1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK}));
+  }
+  uint64_t shareRam(const HostileRam& ram) {
+    VhostUserMemory table{};
+    table.nregions = 1;
+    table.regions[0] = {0, ram.size, kUser, 0};
+    return ack(VHOST_USER_SET_MEM_TABLE, table, {ram.fd.get()});
+  }
+  // Sets up ring `index` at `offset` of guest RAM and enables it; kick/call -1 for none.
+  void startRing(uint32_t index, uint64_t offset, int kick, int call) {
+    EXPECT_EQ(ack(VHOST_USER_SET_VRING_NUM, VhostUserVringState{index, kRingSize}), 0u);
+    EXPECT_EQ(ack(VHOST_USER_SET_VRING_BASE, VhostUserVringState{index, 0}), 0u);
+    EXPECT_EQ(ack(VHOST_USER_SET_VRING_ADDR,
+                  VhostUserVringAddr{index, 0, kUser + offset, kUser + offset + 0x2000,
+                                     kUser + offset + 0x1000, 0}),
+              0u);
+    if (call >= 0) {
+      EXPECT_EQ(ack(VHOST_USER_SET_VRING_CALL, uint64_t{index}, {call}), 0u);
+    }
+    if (kick >= 0) {
+      EXPECT_EQ(ack(VHOST_USER_SET_VRING_KICK, uint64_t{index}, {kick}), 0u);
+    }
+    EXPECT_EQ(ack(VHOST_USER_SET_VRING_ENABLE, VhostUserVringState{index, 1}), 0u);
+  }
+  int fd() const { return socket_.get(); }
+
+ private:
+  UniqueFd socket_;
+};
+
+// Publishes `count` entries of head `head` on the ring at `offset`.
+void publish(HostileRam& ram, uint64_t offset, uint16_t head, uint16_t count) {
+  const auto idx = ram.get<uint16_t>(offset + 0x1000 + 2);
+  for (uint16_t i = 0; i < count; ++i) {
+    ram.put<uint16_t>(offset + 0x1000 + 4 + 2 * ((idx + i) % kRingSize), head);
+  }
+  ram.put<uint16_t>(offset + 0x1000 + 2, static_cast<uint16_t>(idx + count));
+}
+
+class HostileFrontendTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { daemon_ = new DaemonProcess(); }
+  static void TearDownTestSuite() {
+    delete daemon_;
+    daemon_ = nullptr;
+  }
+  // Every attack ends with a fresh front-end decoding bit-exactly.
+  void TearDown() override {
+    ASSERT_TRUE(daemon_->running());
+    harness::DriverOptions options;
+    options.socketPath = daemon_->socketPath();
+    auto driver = harness::VideoDriver::connect(options);
+    ASSERT_TRUE(driver.has_value()) << driver.error().message;
+    auto input = harness::BitstreamReader::open(samplesDir() + "/data/testsrc2-320x180.h264", {});
+    ASSERT_TRUE(input.has_value());
+    auto sink = harness::FrameSink::create({});
+    ASSERT_TRUE(sink.has_value());
+    harness::DecodeRunner runner(**driver, {});
+    auto summary = runner.run(*input, *sink);
+    ASSERT_TRUE(summary.has_value()) << summary.error().message;
+    EXPECT_EQ(sink->frameMd5s(), readLines(samplesDir() + "/data/testsrc2-320x180.h264.md5"));
+    EXPECT_TRUE(daemon_->running());
+  }
+  static DaemonProcess* daemon_;
+};
+
+DaemonProcess* HostileFrontendTest::daemon_ = nullptr;
+
+// Finding 1: chains whose indirect table says 0xFFFFFFF0 bytes, its entries pointing at each
+// other, in guest RAM large enough for the table to translate. Each used to cost the device
+// thread 0.8 s (a whole ring: minutes), with nothing logged.
+TEST_F(HostileFrontendTest, HugeIndirectTablesDoNotStallTheDevice) {
+  HostileRam ram((4ull << 30) + kMiB, Ram::kSealed);  // sparse
+  RawFrontend fe(daemon_->socketPath());
+  fe.handshake();
+  ASSERT_EQ(fe.shareRam(ram), 0u);
+  UniqueFd kick(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  fe.startRing(0, kRing0, kick.get(), -1);
+  ram.put(kRing0, vring::VringDesc{0x40000, 0xFFFFFFF0u, vring::VRING_DESC_F_INDIRECT, 0});
+  ram.put(0x40000, vring::VringDesc{0, 0, vring::VRING_DESC_F_NEXT, 1});
+  ram.put(0x40010, vring::VringDesc{0, 0, vring::VRING_DESC_F_NEXT, 0});
+  for (int round = 0; round < 4; ++round) {
+    publish(ram, kRing0, 0, kRingSize);
+    ASSERT_EQ(::eventfd_write(kick.get(), 1), 0);
+    // The loop answers at once (loose bound: 8 chains used to take 6 s).
+    EXPECT_LT(fe.roundTrip(), std::chrono::seconds(2));
+    EXPECT_EQ(ram.get<uint16_t>(kRing0 + 0x2000 + 2), (round + 1) * kRingSize);
+  }
+}
+
+// Finding 2a: the same blocking eventfd as kick fd of both rings, written once, then a
+// disconnect: the daemon used to sit in eventfd_read for ever.
+TEST_F(HostileFrontendTest, SameKickEventfdForBothRings) {
+  HostileRam ram(kMiB, Ram::kSealed);
+  RawFrontend fe(daemon_->socketPath());
+  fe.handshake();
+  ASSERT_EQ(fe.shareRam(ram), 0u);
+  UniqueFd kick(::eventfd(0, EFD_CLOEXEC));  // blocking
+  fe.startRing(0, kRing0, kick.get(), -1);
+  fe.startRing(1, kRing1, kick.get(), -1);
+  ASSERT_EQ(::eventfd_write(kick.get(), 1), 0);
+  EXPECT_LT(fe.roundTrip(), std::chrono::seconds(2));
+}
+
+// Finding 2b: a call fd that is a blocking eventfd preloaded to 2^64-2, and one that is a full
+// pipe: completing a chain used to block the daemon in write().
+TEST_F(HostileFrontendTest, FullCallFds) {
+  HostileRam ram(kMiB, Ram::kSealed);
+  RawFrontend fe(daemon_->socketPath());
+  fe.handshake();
+  ASSERT_EQ(fe.shareRam(ram), 0u);
+  UniqueFd kick(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  UniqueFd call(::eventfd(0, EFD_CLOEXEC));
+  ASSERT_EQ(::eventfd_write(call.get(), 0xfffffffffffffffeull), 0);
+  int pipeFds[2];
+  ASSERT_EQ(::pipe2(pipeFds, O_CLOEXEC | O_NONBLOCK), 0);
+  UniqueFd pipeRead(pipeFds[0]), pipeWrite(pipeFds[1]);
+  char fill[4096] = {};
+  while (::write(pipeWrite.get(), fill, sizeof(fill)) > 0) {
+  }
+  ASSERT_EQ(::fcntl(pipeWrite.get(), F_SETFL, 0), 0);  // blocking again
+  fe.startRing(0, kRing0, kick.get(), call.get());
+  fe.startRing(1, kRing1, -1, pipeWrite.get());
+  publish(ram, kRing0, kRingSize + 3, 1);  // a malformed head: completed (and signalled) at once
+  ASSERT_EQ(::eventfd_write(kick.get(), 1), 0);
+  EXPECT_LT(fe.roundTrip(), std::chrono::seconds(2));
+  EXPECT_EQ(ram.get<uint16_t>(kRing0 + 0x2000 + 2), 1);
+}
+
+// Finding 2d: a kick pipe whose write end is closed: the daemon used to spin (65% CPU).
+TEST_F(HostileFrontendTest, HungUpKickPipe) {
+  HostileRam ram(kMiB, Ram::kSealed);
+  RawFrontend fe(daemon_->socketPath());
+  fe.handshake();
+  ASSERT_EQ(fe.shareRam(ram), 0u);
+  int pipeFds[2];
+  ASSERT_EQ(::pipe2(pipeFds, O_CLOEXEC), 0);
+  UniqueFd pipeRead(pipeFds[0]), pipeWrite(pipeFds[1]);
+  fe.startRing(0, kRing0, pipeRead.get(), -1);
+  pipeRead.reset();
+  pipeWrite.reset();
+  EXPECT_LT(fe.roundTrip(), std::chrono::seconds(2));
+  EXPECT_TRUE(daemon_->running());
+}
+
+// Finding 3: guest RAM that can shrink. A sealable memfd left unsealed is refused; one that
+// cannot be sealed is served, and truncating it under the rings used to kill the daemon.
+TEST_F(HostileFrontendTest, GuestRamThatCanShrink) {
+  {
+    HostileRam unsealed(kMiB, Ram::kSealableUnsealed);
+    RawFrontend fe(daemon_->socketPath());
+    fe.handshake();
+    EXPECT_EQ(fe.shareRam(unsealed), 1u);
+  }
+  HostileRam ram(4 * kMiB, Ram::kUnsealable);
+  RawFrontend fe(daemon_->socketPath());
+  fe.handshake();
+  ASSERT_EQ(fe.shareRam(ram), 0u);
+  UniqueFd kick(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  fe.startRing(0, kRing0, kick.get(), -1);
+  // A command whose buffers lie in the part that goes away, then everything goes away.
+  ram.put(kRing0, vring::VringDesc{3 * kMiB, 24, vring::VRING_DESC_F_NEXT, 1});
+  ram.put(kRing0 + 16, vring::VringDesc{3 * kMiB + 4096, 64, vring::VRING_DESC_F_WRITE, 0});
+  publish(ram, kRing0, 0, 1);
+  ASSERT_EQ(::ftruncate(ram.fd.get(), static_cast<off_t>(kMiB)), 0);
+  ASSERT_EQ(::eventfd_write(kick.get(), 1), 0);
+  EXPECT_LT(fe.roundTrip(), std::chrono::seconds(2));
+  ASSERT_EQ(::ftruncate(ram.fd.get(), 0), 0);
+  ASSERT_EQ(::eventfd_write(kick.get(), 1), 0);
+  EXPECT_LT(fe.roundTrip(), std::chrono::seconds(2));
+  EXPECT_TRUE(daemon_->running());
+}
+
+// Finding 9: a partial message used to hold the device thread for 5 s.
+TEST_F(HostileFrontendTest, PartialMessage) {
+  RawFrontend fe(daemon_->socketPath());
+  const uint32_t partial = VHOST_USER_GET_QUEUE_NUM;
+  ASSERT_EQ(::send(fe.fd(), &partial, sizeof(partial), MSG_NOSIGNAL), 4);
+  const auto start = std::chrono::steady_clock::now();
+  pollfd pfd{fe.fd(), POLLIN, 0};
+  ASSERT_EQ(::poll(&pfd, 1, 10000), 1);
+  char byte;
+  EXPECT_EQ(::recv(fe.fd(), &byte, 1, 0), 0);  // dropped
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+}
+
+}  // namespace
+}  // namespace vdec::testing
