@@ -219,8 +219,8 @@ Status V4l2CtlRunner::handle(const Activity& activity, FrameSink& sink) {
       continue;
     }
     it->queued = false;
-    SPDLOG_LOGGER_TRACE(&logs::harness(), "stream {}: OUTPUT resource {} back, flags {:#x}", id,
-                        completion.resourceId, completion.flags);
+    logs::harness().debug("stream {}: OUTPUT resource {} back, flags {:#x}", id,
+                          completion.resourceId, completion.flags);
     if (completion.flags & wire::VIRTIO_VIDEO_BUFFER_FLAG_ERR) ++summary_.inputErrors;
     if (completion.flags & wire::VIRTIO_VIDEO_BUFFER_FLAG_EOS)
       logs::harness().warn("stream {}: EOS on input resource {}", id, completion.resourceId);
@@ -255,8 +255,8 @@ Status V4l2CtlRunner::handleCapture(const QueueCompletion& completion, FrameSink
     return okStatus();
   }
   it->queued = false;
-  SPDLOG_LOGGER_TRACE(&logs::harness(), "stream {}: CAPTURE resource {} flags {:#x} ts {}", id,
-                      completion.resourceId, completion.flags, completion.timestamp);
+  logs::harness().debug("stream {}: CAPTURE resource {} flags {:#x} ts {}", id,
+                        completion.resourceId, completion.flags, completion.timestamp);
   switch (flow_->captureDone(completion.flags, cachedFrameBytes())) {
     case V4l2CtlFlow::Capture::kFrame:
       VDEC_TRY(readFrame(*it, sink));
