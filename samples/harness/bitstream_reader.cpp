@@ -121,13 +121,15 @@ Result<std::vector<BitstreamUnit>> BitstreamReader::unitsForBuffers(uint64_t buf
   if (!byteStream_) {
     for (size_t i = 0; i < units_.size(); ++i)
       if (units_[i].data.size() > bufferBytes)
-        return makeError(ErrorCode::kInvalidParameter, "frame {} ({} bytes) exceeds a {}-byte buffer",
-                         i, units_[i].data.size(), bufferBytes);
+        return makeError(ErrorCode::kInvalidParameter,
+                         "frame {} ({} bytes) exceeds a {}-byte buffer", i, units_[i].data.size(),
+                         bufferBytes);
     return units_;
   }
   std::vector<std::byte> bytes;
   bytes.reserve(totalBytes());
-  for (const BitstreamUnit& unit : units_) bytes.insert(bytes.end(), unit.data.begin(), unit.data.end());
+  for (const BitstreamUnit& unit : units_)
+    bytes.insert(bytes.end(), unit.data.begin(), unit.data.end());
   return chunk(bytes, bufferBytes);
 }
 

@@ -158,7 +158,8 @@ int runDecode(const CommonOptions& common, const DecodeCliOptions& cli) {
                 summary->resolutionChanges, static_cast<unsigned long long>(summary->errorFrames),
                 static_cast<unsigned long long>(summary->inputErrors));
   if (options->client == ClientMode::kV4l2Ctl)
-    std::printf("  v4l2-ctl client: %llu frames written, %llu skipped, STOP %s, EOS %s, left on %s\n",
+    std::printf("  v4l2-ctl client: %llu frames written, %llu skipped, STOP %s, EOS %s, "
+                "left on %s\n",
                 static_cast<unsigned long long>(summary->frames),
                 static_cast<unsigned long long>(summary->skippedFrames),
                 !summary->stopSent ? "not sent" : summary->stopDropped ? "dropped" : "sent",

@@ -138,8 +138,8 @@ Status V4l2CtlRunner::open(const BitstreamReader& input) {
                                                       kFirstInputId + i, {entry}),
                      "RESOURCE_CREATE(INPUT)", id));
   }
-  logs::harness().info("stream {}: v4l2-ctl client, {} OUTPUT buffers of {} bytes, {} to queue",
-                       id, inputs_.size(), sizeImage_, units_.size());
+  logs::harness().info("stream {}: v4l2-ctl client, {} OUTPUT buffers of {} bytes, {} to queue", id,
+                       inputs_.size(), sizeImage_, units_.size());
   return okStatus();
 }
 
@@ -161,8 +161,9 @@ Status V4l2CtlRunner::loop(FrameSink& sink) {
         break;
       }
       // Polls the used rings until something completes or select() would time out.
-      VDEC_ASSIGN_OR_RETURN(activity, driver_.waitActivity(
-                                          std::chrono::ceil<std::chrono::milliseconds>(deadline - now)));
+      VDEC_ASSIGN_OR_RETURN(
+          activity,
+          driver_.waitActivity(std::chrono::ceil<std::chrono::milliseconds>(deadline - now)));
       if (activity.empty()) continue;
     }
     // v4l2-ctl never sees the STREAM_DRAIN reply: it is no activity to it.
@@ -181,7 +182,9 @@ Status V4l2CtlRunner::loop(FrameSink& sink) {
   summary_.ending = std::string(V4l2CtlFlow::endingName(flow_->ending()));
   logs::harness().info("stream {}: v4l2-ctl left: {} (STOP {}, {} frames, {} skipped)",
                        options_.streamId, summary_.ending,
-                       !summary_.stopSent ? "not sent" : summary_.stopDropped ? "dropped" : "sent",
+                       !summary_.stopSent     ? "not sent"
+                       : summary_.stopDropped ? "dropped"
+                                              : "sent",
                        sink.frames(), summary_.skippedFrames);
   return okStatus();
 }
@@ -346,8 +349,7 @@ Status V4l2CtlRunner::captureSetup() {
         }
         carried_.queues.push_back(completion);
       }
-      carried_.events.insert(carried_.events.end(), flushed->events.begin(),
-                             flushed->events.end());
+      carried_.events.insert(carried_.events.end(), flushed->events.begin(), flushed->events.end());
       carried_.drainsDone.insert(carried_.drainsDone.end(), flushed->drainsDone.begin(),
                                  flushed->drainsDone.end());
     }
@@ -383,17 +385,18 @@ Status V4l2CtlRunner::captureSetup() {
   const size_t held = heldInputs_.size();
   VDEC_TRY(sendHeldInputs());
   const buffers::Rect& v = layout_.visible;
-  logs::harness().info("stream {}: capture_setup {}x{} {} (visible {}x{}), {} buffers, {} held "
-                       "inputs sent, STOP {}",
-                       id, layout_.width, layout_.height, buffers::pixelFormatName(layout_.format),
-                       v.width, v.height, outputs_.size(), held,
-                       flow_->stopSent() ? "already sent" : "not sent yet");
+  logs::harness().info(
+      "stream {}: capture_setup {}x{} {} (visible {}x{}), {} buffers, {} held "
+      "inputs sent, STOP {}",
+      id, layout_.width, layout_.height, buffers::pixelFormatName(layout_.format), v.width,
+      v.height, outputs_.size(), held, flow_->stopSent() ? "already sent" : "not sent yet");
   return okStatus();
 }
 
 Status V4l2CtlRunner::allocateOutputs(uint64_t size) {
   const uint32_t id = options_.streamId;
-  const uint32_t count = options_.outputBuffers > 0 ? options_.outputBuffers : kDefaultCaptureBuffers;
+  const uint32_t count =
+      options_.outputBuffers > 0 ? options_.outputBuffers : kDefaultCaptureBuffers;
   for (uint32_t i = 0; i < count; ++i) {
     OutputBuffer& buffer = outputs_.emplace_back();
     buffer.id = kFirstOutputId + i;
@@ -413,11 +416,11 @@ Status V4l2CtlRunner::allocateOutputs(uint64_t size) {
         break;
       }
     }
-    Status created =
-        buffer.object ? driver_.resourceCreateObject(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, buffer.id,
-                                                     buffer.object->uuid, {0})
-                      : driver_.resourceCreateGuestPages(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT,
-                                                         buffer.id, buffer.ranges);
+    Status created = buffer.object
+                         ? driver_.resourceCreateObject(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT,
+                                                        buffer.id, buffer.object->uuid, {0})
+                         : driver_.resourceCreateGuestPages(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT,
+                                                            buffer.id, buffer.ranges);
     VDEC_TRY(context(std::move(created), "RESOURCE_CREATE(OUTPUT)", id));
   }
   return okStatus();

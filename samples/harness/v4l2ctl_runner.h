@@ -78,9 +78,9 @@ class V4l2CtlRunner {
   DecodeOptions options_;
   wire::virtio_video_params_ext inParams_{};   // the guest driver's cache
   wire::virtio_video_params_ext outParams_{};  // the guest driver's cache
-  buffers::FrameLayout layout_;  // what v4l2-ctl read at its last capture_setup
+  buffers::FrameLayout layout_;                // what v4l2-ctl read at its last capture_setup
   bool haveLayout_ = false;
-  uint64_t sizeImage_ = 0;       // OUTPUT sizeimage: the bytes of every full input buffer
+  uint64_t sizeImage_ = 0;  // OUTPUT sizeimage: the bytes of every full input buffer
   std::vector<BitstreamUnit> units_;
   size_t nextUnit_ = 0;
   std::vector<InputBuffer> inputs_;

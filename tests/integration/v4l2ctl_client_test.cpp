@@ -18,10 +18,9 @@ namespace vdec::testing {
 namespace {
 
 // Makes (or takes from the cache) a clip; skips with one line when the host cannot make it.
-#define VDEC_GENERATE_OR_SKIP(clip, spec)                                          \
-  if (!ClipFactory::unavailableReason().empty())                                   \
-    GTEST_SKIP() << ClipFactory::unavailableReason();                              \
-  auto clip = ClipFactory().generate(spec);                                        \
+#define VDEC_GENERATE_OR_SKIP(clip, spec)                                                          \
+  if (!ClipFactory::unavailableReason().empty()) GTEST_SKIP() << ClipFactory::unavailableReason(); \
+  auto clip = ClipFactory().generate(spec);                                                        \
   ASSERT_TRUE(clip.has_value()) << clip.error().message
 
 // Decodes `input` with the v4l2-ctl client; returns the harness's output, per-frame md5s in
@@ -30,8 +29,8 @@ CommandResult decodeAsV4l2Ctl(const std::string& input, std::vector<std::string>
                               std::vector<std::string>& md5s) {
   DaemonProcess daemon;
   TempDir out;
-  std::vector<std::string> args{"decode", input, "--client", "v4l2-ctl", "--frames-md5",
-                                out.file("frames.md5")};
+  std::vector<std::string> args{"decode",   input,          "--client",
+                                "v4l2-ctl", "--frames-md5", out.file("frames.md5")};
   args.insert(args.end(), extra.begin(), extra.end());
   CommandResult result = runHarness(daemon.socketPath(), args);
   md5s = readLines(out.file("frames.md5"));
@@ -74,8 +73,10 @@ INSTANTIATE_TEST_SUITE_P(
 
 ClipSpec tinyClip(const std::string& name, const std::string& codec, unsigned frames,
                   std::vector<std::string> encoder) {
-  return {name, codec, {{176, 144, frames, std::move(encoder)}}, std::to_string(frames) +
-                                                                     "-frame " + codec + " clip"};
+  return {name,
+          codec,
+          {{176, 144, frames, std::move(encoder)}},
+          std::to_string(frames) + "-frame " + codec + " clip"};
 }
 
 const std::vector<ClipSpec>& tinyClips() {
@@ -124,15 +125,13 @@ TEST_P(V4l2CtlGeneratedClipTest, EveryFrameMatchesHostFfmpeg) {
   EXPECT_EQ(md5s, clip->frameMd5s) << spec.note << " (" << clip->path << ")\n" << result.output;
 }
 
-INSTANTIATE_TEST_SUITE_P(Clips, V4l2CtlGeneratedClipTest,
-                         ::testing::Values("h264_baseline_66x34", "h264_tiny_16x16",
-                                           "h264_high_bpyramid_176x144",
-                                           "h264_interlaced_tff_128x96",
-                                           "h264_resolution_change_96x64_to_66x34",
-                                           "hevc_main_66x34", "hevc_bframes_176x144",
-                                           "vp8_66x34_altref", "vp9_66x34_altref",
-                                           "vp9_tiny_16x16"),
-                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(
+    Clips, V4l2CtlGeneratedClipTest,
+    ::testing::Values("h264_baseline_66x34", "h264_tiny_16x16", "h264_high_bpyramid_176x144",
+                      "h264_interlaced_tff_128x96", "h264_resolution_change_96x64_to_66x34",
+                      "hevc_main_66x34", "hevc_bframes_176x144", "vp8_66x34_altref",
+                      "vp9_66x34_altref", "vp9_tiny_16x16"),
+    [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 // --- Every vector of ../shared/conformance ---
 
