@@ -378,7 +378,10 @@ Status DecodeRunner::setupCapture(FrameSink& sink) {
 
 Status DecodeRunner::allocateOutputs(uint64_t size) {
   const uint32_t id = options_.streamId;
-  for (uint32_t i = 0; i < options_.outputBuffers; ++i) {
+  const uint32_t count = options_.outputBuffers > 0
+                             ? options_.outputBuffers
+                             : std::max<uint32_t>(outParams_.base.min_buffers + 2, 4);
+  for (uint32_t i = 0; i < count; ++i) {
     OutputBuffer& buffer = outputs_.emplace_back();
     buffer.id = kFirstOutputId + i;
     buffer.size = size;

@@ -49,7 +49,10 @@ struct DecodeOptions {
   buffers::PixelFormat outputFormat = buffers::PixelFormat::kNv12;
   OutputMemory memory = OutputMemory::kContiguous;
   uint32_t inputBuffers = 4;   // v4l2-ctl's default
-  uint32_t outputBuffers = 4;  // v4l2-ctl's default, whatever min_buffers says
+  // Capture buffers: 4 is v4l2-ctl's default, whatever min_buffers says; 0 is what players do:
+  // once the format is known, the device's min_buffers plus 2 in flight to the display (at
+  // least 4), so that the device can decode straight into them.
+  uint32_t outputBuffers = 4;
   bool readStats = false;      // read the device's statistics controls before closing
   std::chrono::milliseconds idleTimeout{10000};
   ClientMode client = ClientMode::kHarness;

@@ -16,6 +16,7 @@
 #include "samples/harness/decode_runner.h"
 #include "samples/harness/frame_sink.h"
 #include "samples/harness/object_exporter.h"
+#include "samples/harness/spawned_device.h"
 #include "samples/harness/video_driver.h"
 #include "vdec/base/logging.h"
 
@@ -24,6 +25,8 @@ namespace {
 
 struct CommonOptions {
   std::string socketPath;
+  std::string deviceBinary;             // --device-binary: spawn it with --fd (no socketPath)
+  std::vector<std::string> deviceArgs;  // more arguments for the spawned device
   std::string logLevel = "warn";
   std::string outputFormat = "nv12";
   std::string memory = "contig";
@@ -50,14 +53,48 @@ int fail(const std::string& message) {
   return 1;
 }
 
-Result<std::unique_ptr<VideoDriver>> connect(const CommonOptions& common) {
+// The driver and, with --device-binary, the daemon it drives through a socketpair. The driver
+// goes first (members are destroyed in reverse order), so the daemon sees its front-end close.
+struct Connection {
+  std::unique_ptr<SpawnedDevice> device;
+  std::unique_ptr<VideoDriver> driver;
+
+  VideoDriver& operator*() const { return *driver; }
+  VideoDriver* operator->() const { return driver.get(); }
+  // Disconnects; a spawned daemon must then exit by itself with status 0 (QEMU's --fd
+  // convention: it serves that one front-end). Returns 0, or 1 with the reason on stderr.
+  int close();
+};
+
+int Connection::close() {
+  driver.reset();
+  if (!device) return 0;
+  Status exited = device->waitForExit(std::chrono::seconds(10));
+  device.reset();
+  if (!exited) return fail(exited.error().message);
+  std::printf("vdec-device exited cleanly after the front-end closed\n");
+  return 0;
+}
+
+Result<Connection> connect(const CommonOptions& common) {
+  Connection connection;
   DriverOptions options;
-  options.socketPath = common.socketPath;
+  std::string where = common.socketPath;
+  if (!common.deviceBinary.empty()) {
+    VDEC_ASSIGN_OR_RETURN(connection.device,
+                          SpawnedDevice::start(common.deviceBinary, common.deviceArgs));
+    options.connectedSocket = connection.device->socket();
+    where = fmt::format("{} --fd (pid {})", common.deviceBinary, connection.device->pid());
+  } else {
+    options.socketPath = common.socketPath;
+  }
   auto driver = VideoDriver::connect(options);
+  if (connection.device) connection.device->closeSocket();  // the driver holds a duplicate
   if (!driver)
-    return makeError(driver.error().code, "cannot drive the device at {}: {}", common.socketPath,
+    return makeError(driver.error().code, "cannot drive the device at {}: {}", where,
                      driver.error().message);
-  return driver;
+  connection.driver = std::move(*driver);
+  return connection;
 }
 
 Result<DecodeOptions> decodeOptions(const CommonOptions& common) {
@@ -170,6 +207,11 @@ int runDecode(const CommonOptions& common, const DecodeCliOptions& cli) {
                 "error_frames %u\n",
                 stats.frames, stats.bytesCopiedPerFrame, stats.directFrames, stats.bounceFrames,
                 stats.errorFrames);
+    std::printf("zero-copy: %u of %u frames decoded straight into guest memory, %u bounce "
+                "frames, %llu bytes copied in all (%u per frame)\n",
+                stats.directFrames, stats.frames, stats.bounceFrames,
+                static_cast<unsigned long long>(stats.bytesCopiedPerFrame) * stats.frames,
+                stats.bytesCopiedPerFrame);
   }
   if (summary->errorEvents > 0) return fail("the device reported an error event for the stream");
   if (!cli.expectMd5.empty()) {
@@ -177,7 +219,7 @@ int runDecode(const CommonOptions& common, const DecodeCliOptions& cli) {
     if (!mismatch.empty()) return fail("output differs from " + cli.expectMd5 + ": " + mismatch);
     std::printf("  matches %s\n", cli.expectMd5.c_str());
   }
-  return 0;
+  return driver->close();
 }
 
 int runConformance(const CommonOptions& common, const std::string& manifestPath,
@@ -191,7 +233,8 @@ int runConformance(const CommonOptions& common, const std::string& manifestPath,
   ConformanceRunner runner(**driver, ConformanceOptions{*options, filter});
   auto report = runner.run(*manifest, stdout);
   if (!report) return fail(report.error().message);
-  return report->failed > 0 ? 1 : 0;
+  const int closed = driver->close();
+  return report->failed > 0 ? 1 : closed;
 }
 
 int runQuery(const CommonOptions& common) {
@@ -216,7 +259,7 @@ int runQuery(const CommonOptions& common) {
   }
   std::printf("input (coded) formats:\n%s", caps[0].describe(caps[1]).c_str());
   std::printf("output (raw) formats:\n%s", caps[1].describe(caps[0]).c_str());
-  return 0;
+  return driver->close();
 }
 
 int harnessMain(int argc, char** argv) {
@@ -225,8 +268,18 @@ int harnessMain(int argc, char** argv) {
       "vdec-device (vhost-user), the way v4l2-ctl drives a stateful decoder."};
   app.require_subcommand(1);
   CommonOptions common;
-  app.add_option("--socket-path", common.socketPath, "vhost-user socket of vdec-device")
-      ->required();
+  auto* socketOption =
+      app.add_option("--socket-path", common.socketPath, "vhost-user socket of vdec-device");
+  auto* deviceOption =
+      app.add_option("--device-binary", common.deviceBinary,
+                     "instead of --socket-path: start this vdec-device with one end of a "
+                     "socketpair as --fd (as a VMM or libvirt does); it must exit with status 0 "
+                     "when the harness disconnects")
+          ->excludes(socketOption);
+  app.add_option("--device-arg", common.deviceArgs,
+                 "an argument for the --device-binary daemon (repeatable), e.g. "
+                 "--device-arg=--log-level=warn")
+      ->needs(deviceOption);
   app.add_option("--log-level", common.logLevel, "trace|debug|info|warn|error|critical|off")
       ->capture_default_str();
 
@@ -240,9 +293,12 @@ int harnessMain(int argc, char** argv) {
                      "output buffers: contig (guest pages, one run), sg (scattered guest "
                      "pages), object (virtio objects from the UUID exporter)")
         ->capture_default_str();
-    command->add_option("--output-buffers", common.outputBuffers, "capture buffers (v4l2-ctl: 4)")
+    command
+        ->add_option("--output-buffers", common.outputBuffers,
+                     "capture buffers (v4l2-ctl: 4); 0 = as players do, what the device asks "
+                     "for once the format is known (min_buffers + 2), which decodes in place")
         ->capture_default_str()
-        ->check(CLI::Range(1, 32));
+        ->check(CLI::Range(0, 32));
     command->add_option("--input-buffers", common.inputBuffers, "bitstream buffers (v4l2-ctl: 4)")
         ->capture_default_str()
         ->check(CLI::Range(1, 32));
@@ -303,6 +359,8 @@ int harnessMain(int argc, char** argv) {
       app.add_subcommand("query", "print the device's capabilities (QUERY_CAPABILITY)");
 
   CLI11_PARSE(app, argc, argv);
+  if (common.socketPath.empty() && common.deviceBinary.empty())
+    return fail("--socket-path or --device-binary is required (see --help)");
   if (!logs::setLevel(common.logLevel)) return fail("unknown --log-level " + common.logLevel);
   if (*decodeCmd) return runDecode(common, decode);
   if (*conformanceCmd) return runConformance(common, manifest, filter);
