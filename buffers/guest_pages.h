@@ -73,7 +73,7 @@ class GuestPages final : public ResourceMemory {
   uint64_t size_ = 0;
   bool contiguous_ = false;
   mutable std::once_flag windowOnce_;
-  MappedRegion window_;  // only for scattered ranges; see contiguous()
+  MappedRegion window_;   // only for scattered ranges; see contiguous()
   uint64_t charged_ = 0;  // mappings taken from MapBudget for window_
 };
 

@@ -75,13 +75,13 @@ bool guardedCopy(void* dst, const void* src, size_t n) noexcept {
 }
 
 bool guardedLoad16(const void* p, uint16_t* value) noexcept {
-  return guarded([p, value] {
-    *value = __atomic_load_n(static_cast<const uint16_t*>(p), __ATOMIC_ACQUIRE);
-  });
+  return guarded(
+      [p, value] { *value = __atomic_load_n(static_cast<const uint16_t*>(p), __ATOMIC_ACQUIRE); });
 }
 
 bool guardedStore16(void* p, uint16_t value) noexcept {
-  return guarded([p, value] { __atomic_store_n(static_cast<uint16_t*>(p), value, __ATOMIC_RELEASE); });
+  return guarded(
+      [p, value] { __atomic_store_n(static_cast<uint16_t*>(p), value, __ATOMIC_RELEASE); });
 }
 
 void installSigbusGuard() { std::call_once(gInstallOnce, install); }

@@ -57,8 +57,8 @@ void CommandEventDevice::popCommands(Virtqueue& queue) {
     if (!chain.valid() || chain.writableBytes == 0) {
       // Malformed chains were logged by popChain().
       if (chain.valid()) {
-        warnLimited("command without response buffer", "command chain {} dropped: no writable "
-                    "buffer", chain.head);
+        warnLimited("command without response buffer",
+                    "command chain {} dropped: no writable buffer", chain.head);
       }
       queue.pushUsed(chain.head, 0);
       completedAny = true;
@@ -118,7 +118,9 @@ bool CommandEventDevice::deliverEvents(Virtqueue& queue) {
     pushed = true;
     if (!chain.valid() || chain.writableBytes == 0) {
       // Useless buffer: give it back and keep the event for the next one.
-      if (chain.valid()) warnLimited("event buffer not writable", "event chain {} unusable", chain.head);
+      if (chain.valid()) {
+        warnLimited("event buffer not writable", "event chain {} unusable", chain.head);
+      }
       queue.pushUsed(chain.head, 0);
       continue;
     }

@@ -125,7 +125,7 @@ Status VhostUserServer::watch(int fd, uint64_t tag, uint32_t extraEvents, bool m
   ev.events = EPOLLIN | extraEvents;
   ev.data.u64 = tag;
   if (::epoll_ctl(epollFd_.get(), modify ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0) {
-    return makeError(ErrorCode::kBackendFailure, "epoll_ctl add: {}", std::strerror(errno));
+    return makeError(ErrorCode::kBackendFailure, "epoll_ctl: {}", std::strerror(errno));
   }
   return okStatus();
 }
@@ -450,9 +450,8 @@ VhostUserServer::Outcome VhostUserServer::setVringFd(VhostUserMessage& m) {
     // Kick and call fds are used without ever blocking (frontend_fd.h); the err fd is only
     // held, never used.
     if (fd.isValid() && m.header.request != VHOST_USER_SET_VRING_ERR) {
-      VDEC_TRY(prepareNotifyFd(fd.get(), m.header.request == VHOST_USER_SET_VRING_KICK
-                                             ? "vring kick"
-                                             : "vring call"));
+      VDEC_TRY(prepareNotifyFd(
+          fd.get(), m.header.request == VHOST_USER_SET_VRING_KICK ? "vring kick" : "vring call"));
     }
     switch (m.header.request) {
       case VHOST_USER_SET_VRING_KICK:

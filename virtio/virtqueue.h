@@ -26,7 +26,7 @@ struct DescriptorChain {
   std::vector<std::span<std::byte>> writable;
   uint64_t readableBytes = 0;
   uint64_t writableBytes = 0;
-  std::string error;  // empty for a well-formed chain
+  std::string error;       // empty for a well-formed chain
   const char* cause = "";  // the kind of error, a fixed string (rate-limited logging key)
   std::shared_ptr<const buffers::GuestMemory> memory;
 

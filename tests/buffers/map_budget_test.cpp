@@ -18,7 +18,8 @@ constexpr uint64_t kBase = 0x100000;
 // Every other page: each range is its own run, so its own mapping in a window.
 std::vector<GuestRange> scatteredPages(uint64_t count) {
   std::vector<GuestRange> ranges;
-  for (uint64_t i = 0; i < count; ++i) ranges.push_back({GuestAddress{kBase + 2 * i * kPage}, kPage});
+  for (uint64_t i = 0; i < count; ++i)
+    ranges.push_back({GuestAddress{kBase + 2 * i * kPage}, kPage});
   return ranges;
 }
 

@@ -73,8 +73,8 @@ TEST(FdSealsTest, Policy) {
 }
 
 TEST(GuestMemorySealTest, RefusesAMemfdThatCouldBeSealedButIsNot) {
-  auto memory = GuestMemory::create(region(makeMemfd(kPage * 16, Seal::kSealableUnsealed),
-                                           kPage * 16));
+  auto memory =
+      GuestMemory::create(region(makeMemfd(kPage * 16, Seal::kSealableUnsealed), kPage * 16));
   ASSERT_FALSE(memory.has_value());
   EXPECT_NE(memory.error().message.find("F_SEAL_SHRINK"), std::string::npos);
   auto sealed = GuestMemory::create(region(makeMemfd(kPage * 16, Seal::kSealed), kPage * 16));

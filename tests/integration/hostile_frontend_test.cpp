@@ -12,6 +12,10 @@
 
 #include <chrono>
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -19,8 +23,8 @@
 #include "samples/harness/bitstream_reader.h"
 #include "samples/harness/decode_runner.h"
 #include "samples/harness/frame_sink.h"
-#include "samples/harness/video_driver.h"
 #include "samples/harness/vhost_user_message.h"
+#include "samples/harness/video_driver.h"
 #include "tests/integration/daemon_process.h"
 #include "tests/test_paths.h"
 #include "vdec/base/mapped_region.h"
@@ -43,8 +47,8 @@ enum class Ram { kSealed, kSealableUnsealed, kUnsealable };
 // Guest RAM as a hand-written front-end makes it, mapped here too.
 struct HostileRam {
   HostileRam(uint64_t size, Ram kind) : size(size) {
-    fd = UniqueFd(::memfd_create("hostile-ram", MFD_CLOEXEC |
-                                                    (kind == Ram::kUnsealable ? 0 : MFD_ALLOW_SEALING)));
+    const unsigned flags = MFD_CLOEXEC | (kind == Ram::kUnsealable ? 0 : MFD_ALLOW_SEALING);
+    fd = UniqueFd(::memfd_create("hostile-ram", flags));
     EXPECT_EQ(::ftruncate(fd.get(), static_cast<off_t>(size)), 0);
     if (kind == Ram::kSealed) {
       EXPECT_EQ(::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW), 0);
@@ -132,6 +136,23 @@ class RawFrontend {
  private:
   UniqueFd socket_;
 };
+
+// CPU time (user + system) the process has used, in clock ticks (/proc/PID/stat).
+uint64_t cpuTicks(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  std::istringstream fields(text.substr(text.rfind(')') + 2));  // after "pid (comm) "
+  std::string field;
+  uint64_t utime = 0, stime = 0;
+  for (int i = 3; fields >> field; ++i) {  // field 3 is the state
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) {
+      stime = std::stoull(field);
+      break;
+    }
+  }
+  return utime + stime;
+}
 
 // Publishes `count` entries of head `head` on the ring at `offset`.
 void publish(HostileRam& ram, uint64_t offset, uint16_t head, uint16_t count) {
@@ -244,6 +265,17 @@ TEST_F(HostileFrontendTest, HungUpKickPipe) {
   fe.startRing(0, kRing0, pipeRead.get(), -1);
   pipeRead.reset();
   pipeWrite.reset();
+  EXPECT_LT(fe.roundTrip(), std::chrono::seconds(2));
+  // Connected and idle for a second: the daemon must not burn CPU on the dead pipe. The bound
+  // is loose (30% of the second); the spin took about 65%, the fixed daemon takes ~0.
+  const uint64_t before = cpuTicks(daemon_->pid());
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (std::chrono::steady_clock::now() < end) {
+    pollfd pfd{fe.fd(), POLLIN, 0};
+    EXPECT_EQ(::poll(&pfd, 1, 100), 0);  // nothing to read: we only wait
+  }
+  const auto ticksPerSecond = static_cast<uint64_t>(::sysconf(_SC_CLK_TCK));
+  EXPECT_LT(cpuTicks(daemon_->pid()) - before, ticksPerSecond * 3 / 10);
   EXPECT_LT(fe.roundTrip(), std::chrono::seconds(2));
   EXPECT_TRUE(daemon_->running());
 }
