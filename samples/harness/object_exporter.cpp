@@ -61,10 +61,26 @@ ObjectExporter::~ObjectExporter() {
 }
 
 Result<ExportedObject> ObjectExporter::allocate(uint64_t bytes) {
+  return allocateObject(bytes, true);
+}
+
+Result<ExportedObject> ObjectExporter::allocateUnsealable(uint64_t bytes) {
+  return allocateObject(bytes, false);
+}
+
+bool ObjectExporter::truncate(const Uuid& uuid, uint64_t bytes) {
+  std::lock_guard lock(mutex_);
+  auto it = objects_.find(uuid);
+  return it != objects_.end() &&
+         ::ftruncate(it->second.memfd.get(), static_cast<off_t>(bytes)) == 0;
+}
+
+Result<ExportedObject> ObjectExporter::allocateObject(uint64_t bytes, bool sealable) {
   if (bytes == 0) return makeError(ErrorCode::kInvalidParameter, "exported object of 0 bytes");
   const uint64_t size = alignUp(bytes, kPageSize);
   Object object;
-  object.memfd = UniqueFd(::memfd_create("vdec-harness-object", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  object.memfd = UniqueFd(
+      ::memfd_create("vdec-harness-object", MFD_CLOEXEC | (sealable ? MFD_ALLOW_SEALING : 0)));
   if (!object.memfd.isValid()) {
     return makeError(ErrorCode::kBackendFailure, "memfd_create: {}", std::strerror(errno));
   }
@@ -74,10 +90,10 @@ Result<ExportedObject> ObjectExporter::allocate(uint64_t bytes) {
   }
   // The device refuses a memfd that could shrink under its mapping; udmabuf requires
   // F_SEAL_SHRINK too (and refuses F_SEAL_WRITE).
-  if (::fcntl(object.memfd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) != 0) {
+  if (sealable && ::fcntl(object.memfd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) != 0) {
     return makeError(ErrorCode::kBackendFailure, "sealing object memfd: {}", std::strerror(errno));
   }
-  if (udmabuf_.isValid()) {
+  if (sealable && udmabuf_.isValid()) {
     udmabuf_create create{};
     create.memfd = static_cast<uint32_t>(object.memfd.get());
     create.flags = UDMABUF_FLAGS_CLOEXEC;

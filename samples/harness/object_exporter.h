@@ -48,6 +48,12 @@ class ObjectExporter {
   // Creates a shared buffer of at least `bytes` with a fresh random v4 UUID: a dma-buf through
   // /dev/udmabuf when that device exists, else a memfd.
   Result<ExportedObject> allocate(uint64_t bytes);
+  // Hostile-front-end tests: a memfd made without MFD_ALLOW_SEALING (it can never be sealed,
+  // like a tmpfs file), exported as it is, which truncate() can then shrink under the device.
+  Result<ExportedObject> allocateUnsealable(uint64_t bytes);
+  // Truncates the object's memfd to `bytes` after the fact; false if unknown or sealed. The
+  // object's `bytes` span must not be touched past the new size afterwards.
+  bool truncate(const Uuid& uuid, uint64_t bytes);
   // Forgets the UUID (later lookups answer 1) and unmaps our view; false if unknown.
   bool release(const Uuid& uuid);
   bool usesDmaBuf() const { return udmabuf_.isValid(); }
@@ -65,6 +71,7 @@ class ObjectExporter {
     MappedRegion mapping;
   };
   ObjectExporter() = default;
+  Result<ExportedObject> allocateObject(uint64_t bytes, bool sealable);
   void run();
   // Handles one message; false when the channel is gone.
   bool handleOne();
