@@ -52,8 +52,11 @@ struct PictureReady {
 struct FlushDone {};  // every picture of the flushed input was delivered, then an EOS buffer
 struct ResetDone { std::vector<uint32_t> cancelledInputs; };  // reset() finished
 struct StreamError { std::string message; };  // unrecoverable; the session decodes nothing more
-using DecoderEvent =
-    std::variant<InputDone, FormatChanged, PictureReady, FlushDone, ResetDone, StreamError>;
+// clearOutput() finished: these resources (lent and not returned in a PictureReady before this
+// event) are no longer written or decoded into.
+struct OutputCleared { std::vector<uint32_t> resourceIds; };
+using DecoderEvent = std::variant<InputDone, FormatChanged, PictureReady, FlushDone, ResetDone,
+                                  StreamError, OutputCleared>;
 
 // Lifecycle: created by DecoderBackend::createSession(); destroying it stops its thread and gives
 // back every OutputTarget without touching their memory again.
@@ -80,9 +83,10 @@ class DecoderSession {
   // choose between direct rendering and bounce at once instead of watching the guest lend.
   virtual void setGuestBufferCount(uint32_t count) { (void)count; }
 
-  // Takes back every lent output resource not yet returned; when this returns the session
-  // no longer writes any of them. Returns their ids.
-  virtual std::vector<uint32_t> clearOutput() = 0;
+  // Takes back every lent output resource not yet returned, without waiting: none of them is
+  // handed to the decoder again, and OutputCleared (after any PictureReady still being written)
+  // names them once nothing writes into them any more.
+  virtual void clearOutput() = 0;
 
   // Decodes everything queued so far, delivers all pictures, then one empty PictureReady with
   // endOfStream on the next free output resource, then FlushDone.

@@ -55,4 +55,21 @@ FrameGeometry frameGeometry(const AVFrame& frame) {
   return geometry;
 }
 
+void followStreamReordering(AVCodecContext& context) {
+  // libavcodec's H.264 decoder derives num_reorder_frames from the level's DPB size when the
+  // VUI has no bitstream_restriction only in strict mode; otherwise it starts with no delay
+  // and drops the pictures that come out of order. Other codecs: no effect on output.
+  if (context.codec_id == AV_CODEC_ID_H264) context.strict_std_compliance = FF_COMPLIANCE_STRICT;
+}
+
+// The flags libavcodec 5.1 sets reliably: a missing reference, an invalid bitstream, a picture
+// before a recovery point (AV_FRAME_FLAG_CORRUPT). FF_DECODE_ERROR_CONCEALMENT_ACTIVE and
+// FF_DECODE_ERROR_DECODE_SLICES, which real damage sets, are lost with frame threads in some
+// runs (copied before the decoding thread sets them) and reported set on intact field-coded
+// pictures: the session judges those by the error log instead (DecodeErrorLog).
+bool pictureDamaged(const AVFrame& frame) {
+  constexpr int kTrusted = FF_DECODE_ERROR_INVALID_BITSTREAM | FF_DECODE_ERROR_MISSING_REFERENCE;
+  return (frame.decode_error_flags & kTrusted) != 0 || (frame.flags & AV_FRAME_FLAG_CORRUPT) != 0;
+}
+
 }  // namespace vdec::codecs

@@ -38,4 +38,15 @@ struct FrameGeometry {
 
 FrameGeometry frameGeometry(const AVFrame& frame);
 
+// Makes an opened-to-be decoder output every picture of the stream in order: H.264 reorders as
+// the SPS says (VUI num_reorder_frames, or the level's DPB size when the VUI has none) from the
+// first picture on, instead of starting low-delay and dropping pictures that come out late
+// ("Increasing reorder buffer"). Call before avcodec_open2.
+void followStreamReordering(AVCodecContext& context);
+
+// Whether libavcodec's flags say a decoded picture is damaged (missing references, decoded
+// before a recovery point); only the flags that frame threads report reliably. The session adds
+// the errors logged for the picture's packets (DecodeErrorLog).
+bool pictureDamaged(const AVFrame& frame);
+
 }  // namespace vdec::codecs

@@ -11,6 +11,7 @@ std::unique_ptr<FfmpegProbe> FfmpegProbe::create(AVCodecID codec) {
   // No frame threads: a picture comes out as soon as it is decoded (or at the drain).
   context->thread_count = 1;
   context->apply_cropping = 0;  // the same geometry the session's decoder reports
+  followStreamReordering(*context);  // the same reordering delay as the session's decoder
   if (avcodec_open2(context.get(), decoder, nullptr) < 0) return nullptr;
   std::unique_ptr<FfmpegProbe> probe(new FfmpegProbe(std::move(context)));
   probe->frame_.reset(av_frame_alloc());

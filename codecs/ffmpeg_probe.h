@@ -7,15 +7,10 @@
 #include <optional>
 
 #include "codecs/av_ptr.h"
+#include "codecs/decoder_engine.h"
 #include "codecs/ffmpeg_format.h"
 
 namespace vdec::codecs {
-
-struct ProbedFormat {
-  FrameGeometry geometry;
-  int refs = 0;        // AVCodecContext::refs once the first picture is out
-  int hasBFrames = 0;  // its reordering delay
-};
 
 // Decoding-thread only. Frames it decodes are dropped at once: only their geometry is kept.
 class FfmpegProbe {

@@ -67,7 +67,9 @@ void FramePool::lend(OutputTarget target) {
 FramePool::Cleared FramePool::clear() {
   std::lock_guard lock(mutex_);
   Cleared cleared;
+  ++clears_;  // a get_buffer2 waiting for the guest stops waiting
   for (auto& [id, slot] : slots_) {
+    slot.withGuest = false;  // the guest has every buffer back: none is expected
     if (!slot.lent) continue;
     cleared.ids.push_back(id);
     slot.lent = false;
@@ -107,7 +109,7 @@ void FramePool::setLayout(const buffers::FrameLayout& layout, const DecoderAlign
   }
 }
 
-void FramePool::decideResources(const buffers::OutputPathPolicy& policy) {
+bool FramePool::decideResources(const buffers::OutputPathPolicy& policy) {
   // Decisions map scatter-gather windows: made without the lock, on the session thread.
   std::vector<std::pair<uint32_t, OutputTarget>> pending;
   buffers::FrameLayout layout;
@@ -115,7 +117,7 @@ void FramePool::decideResources(const buffers::OutputPathPolicy& policy) {
   uint32_t lineAlign = 0;
   {
     std::lock_guard lock(mutex_);
-    if (!layout_ || mode_ == Mode::kUndecided) return;
+    if (!layout_ || mode_ == Mode::kUndecided) return false;
     for (auto& [id, slot] : slots_) {
       if (slot.lent && !slot.decision) pending.emplace_back(id, slot.target);
     }
@@ -137,10 +139,8 @@ void FramePool::decideResources(const buffers::OutputPathPolicy& policy) {
       } else if (reinterpret_cast<uintptr_t>(mapping.data()) % lineAlign != 0) {
         decision = {buffers::OutputPath::kBounce,
                     fmt::format("mapping not aligned to {} bytes", lineAlign)};
-      } else if (decision.reason.rfind("decoding", 0) == 0) {
-        decision.reason += layout.format == buffers::PixelFormat::kNv12
-                               ? " (luma; chroma interleaved on output)"
-                               : "";
+      } else if (layout.format == buffers::PixelFormat::kNv12) {
+        decision.reason += " (luma; chroma interleaved on output)";
       }
     }
     logs::codecs().info("resource {}: {}: {}", id, buffers::outputPathName(decision.path),
@@ -151,6 +151,16 @@ void FramePool::decideResources(const buffers::OutputPathPolicy& policy) {
     it->second.decision = std::move(decision);
     it->second.mapping = mapping;
   }
+  return !pending.empty();
+}
+
+bool FramePool::hasUndecided() const {
+  std::lock_guard lock(mutex_);
+  if (!layout_ || mode_ == Mode::kUndecided) return false;
+  for (const auto& [id, slot] : slots_) {
+    if (slot.lent && !slot.decision) return true;
+  }
+  return false;
 }
 
 void FramePool::setMode(Mode mode) {
@@ -285,8 +295,9 @@ void FramePool::release(Hold* hold) {
 
 // Hands libavcodec the next free lent resource, planes where the layout puts them; anything
 // else gets a host frame. When every free resource is taken but the guest still has some (it
-// is reading delivered pictures and will queue them again), waits up to kGuestReturnWait for
-// one: the device thread lends them, so this never waits on the decoding thread.
+// is reading delivered pictures and will queue them again), waits up to kReturnWait for one
+// (ended early by a clear): the device thread lends them, so this never waits on the session
+// thread.
 int FramePool::getBuffer(AVCodecContext* context, AVFrame* frame, int flags) {
   if ((context->codec->capabilities & AV_CODEC_CAP_DR1) == 0 || !isPlanar420(frame->format)) {
     return avcodec_default_get_buffer2(context, frame, flags);
@@ -303,8 +314,9 @@ int FramePool::getBuffer(AVCodecContext* context, AVFrame* frame, int flags) {
                       static_cast<uint32_t>(frame->width) == alignment_.codedWidth &&
                       static_cast<uint32_t>(frame->height) == alignment_.codedHeight;
     if (fits && freeCountLocked() < 2) {
-      freeCv_.wait_for(lock, kGuestReturnWait, [this] {
-        if (mode_ != Mode::kDirect || freeCountLocked() >= 2) return true;
+      const uint64_t clears = clears_;
+      freeCv_.wait_for(lock, kReturnWait, [this, clears] {
+        if (mode_ != Mode::kDirect || freeCountLocked() >= 2 || clears_ != clears) return true;
         for (const auto& [id, slot] : slots_) {
           if (slot.withGuest) return false;
         }

@@ -28,7 +28,8 @@ extern "C" {
 
 namespace vdec::codecs {
 
-// Life of an output resource in the pool:
+// Life of an output resource in the pool (one per session, shared by the FfmpegEngine and
+// libavcodec's get_buffer2):
 //
 //   lend() ──> free ──get_buffer2──> decoding (libavcodec writes it) ──received──> picture
 //    ^                                                                                │
@@ -41,13 +42,14 @@ namespace vdec::codecs {
 // session have dropped every reference to the previous picture in it). One resource, at most
 // one AVBuffer at a time.
 //
-// get_buffer2 never blocks: with no free resource (or in bounce mode, or for a picture that does
-// not fit the layout) it hands libavcodec a host frame (avcodec_default_get_buffer2) and the
-// picture is copied out on delivery. The session waits before feeding libavcodec instead, but
-// only while resources are out with the guest (they come back); never for resources libavcodec
-// itself holds. It also keeps one free resource in reserve for such copies
-// and for the end-of-stream buffer, so a stream can never end up with every lent resource held
-// as a reference while a host picture waits for one.
+// get_buffer2 waits only for resources out with the guest, at most kReturnWait (a clear ends the
+// wait): the guest is reading delivered pictures and queues them again through the device
+// thread, never through the session thread, so the wait cannot deadlock. After it, or with no
+// free resource, in bounce mode, or for a picture that does not fit the layout, it hands
+// libavcodec a host frame (avcodec_default_get_buffer2) and the picture is copied out on
+// delivery. One free resource stays in reserve for such copies and for the end-of-stream
+// buffer, so a stream can never end up with every lent resource held as a reference while a
+// host picture waits for one.
 //
 // Threads: get_buffer2 and the AVBuffer free callback run on libavcodec's threads (frame
 // threads, or whichever thread drops the last reference); everything else on the session's
@@ -69,8 +71,9 @@ class FramePool : public std::enable_shared_from_this<FramePool> {
   // Device thread: the guest queued this resource (again). Memory different from the last one
   // under this id is a new buffer (its decision is made again).
   void lend(OutputTarget target);
-  // Device thread: takes back every lent resource. Returns their ids and whether a picture may
-  // still be being decoded into one of them (then the session must quiesce libavcodec).
+  // Device thread: takes back every lent resource; none is expected back from the guest any
+  // more. Returns their ids and whether a picture may still be being decoded into one of them
+  // (then the session must drain libavcodec before telling the guest).
   struct Cleared {
     std::vector<uint32_t> ids;
     bool inFlight = false;
@@ -81,8 +84,11 @@ class FramePool : public std::enable_shared_from_this<FramePool> {
   void setLayout(const buffers::FrameLayout& layout, const DecoderAlignment& alignment,
                  std::chrono::steady_clock::time_point now);
   // Session thread: decides, once per resource and layout, how each lent resource is written
-  // (buffers::decideOutputPath) and logs it. `enoughBuffers` is the stream's decision.
-  void decideResources(const buffers::OutputPathPolicy& policy);
+  // (buffers::decideOutputPath; maps scatter-gather windows) and logs it. `enoughBuffers` is the
+  // stream's decision. Returns whether a resource was decided.
+  bool decideResources(const buffers::OutputPathPolicy& policy);
+  // A lent resource waits for decideResources() (with a layout and a mode).
+  bool hasUndecided() const;
   void setMode(Mode mode);
   Mode mode() const;
   // Distinct resources lent since the layout, whether one came back a second time, and when the
@@ -149,7 +155,8 @@ class FramePool : public std::enable_shared_from_this<FramePool> {
   // Signalled whenever a resource may have become free (lend, release, clear, mode change).
   std::condition_variable freeCv_;
   // How long get_buffer2 waits for a resource the guest still has before using a host frame.
-  static constexpr std::chrono::milliseconds kGuestReturnWait{500};
+  static constexpr std::chrono::milliseconds kReturnWait{500};
+  uint64_t clears_ = 0;  // clear() calls, so that a waiting get_buffer2 notices one
   std::function<void()> wake_;
   std::map<uint32_t, Slot> slots_;
   std::unordered_set<Hold*> holds_;  // every live Hold, including those of cleared resources

@@ -354,13 +354,23 @@ void Stream::returnOutputsWithError() {
 
 void Stream::clear(uint64_t tag, QueueType queue, bool destroy) {
   if (queue == QueueType::kOutput) {
-    // After clearOutput() the session no longer writes any lent buffer; pictures it finished
-    // before that are still delivered, in order, ahead of the error returns.
-    if (session_) session_->clearOutput();
-    processSessionEvents();
-    returnOutputsWithError();
-    if (destroy) outputs_.clear();
-    return respond(tag, okNoDataResponse(id_));
+    if (clearOutputTag_) {
+      return respondError(tag, {ErrorCode::kInvalidOperation, "output clear already pending"},
+                          destroy ? w::VIRTIO_VIDEO_CMD_RESOURCE_DESTROY_ALL
+                                  : w::VIRTIO_VIDEO_CMD_QUEUE_CLEAR);
+    }
+    if (!session_) {
+      returnOutputsWithError();
+      if (destroy) outputs_.clear();
+      return respond(tag, okNoDataResponse(id_));
+    }
+    // Answered on OutputCleared, once the session no longer writes any lent buffer: pictures it
+    // finishes before that are still delivered, in order, ahead of the error returns. The device
+    // thread does not wait.
+    clearOutputTag_ = tag;
+    clearOutputDestroys_ = destroy;
+    session_->clearOutput();
+    return;
   }
   if (destroy) {
     // Input bytes were copied when queued: the pages are not touched again. The guest gets its
@@ -404,6 +414,15 @@ void Stream::onResetDone() {
     respond(*clearInputTag_, okNoDataResponse(id_));
     clearInputTag_.reset();
   }
+}
+
+void Stream::onOutputCleared(const std::vector<uint32_t>& resourceIds) {
+  for (uint32_t id : resourceIds) completeOutput(id, 0, w::VIRTIO_VIDEO_BUFFER_FLAG_ERR, 0);
+  if (!clearOutputTag_) return;
+  if (clearOutputDestroys_) {
+    std::erase_if(outputs_, [](const auto& entry) { return !entry.second.pendingTag; });
+  }
+  respond(*std::exchange(clearOutputTag_, std::nullopt), okNoDataResponse(id_));
 }
 
 void Stream::getParams(uint64_t tag, const GetParamsCmd& cmd) {
@@ -568,6 +587,8 @@ void Stream::processSessionEvents() {
             logs::device().info("stream {}: drained", id_);
           } else if constexpr (std::is_same_v<T, codecs::ResetDone>) {
             onResetDone();
+          } else if constexpr (std::is_same_v<T, codecs::OutputCleared>) {
+            onOutputCleared(e.resourceIds);
           } else if constexpr (std::is_same_v<T, codecs::StreamError>) {
             logs::device().error("stream {}: decoding failed: {}", id_, e.message);
             failed_ = true;
@@ -590,8 +611,11 @@ void Stream::cancelAll() {
   returnOutputsWithError();
   if (drainTag_) respond(*drainTag_, errorResponse(ErrorCode::kInvalidOperation, id_));
   if (clearInputTag_) respond(*clearInputTag_, errorResponse(ErrorCode::kInvalidOperation, id_));
+  // Every output buffer is back (with ERR): the clear itself has happened.
+  if (clearOutputTag_) respond(*clearOutputTag_, okNoDataResponse(id_));
   drainTag_.reset();
   clearInputTag_.reset();
+  clearOutputTag_.reset();
   logs::device().info(
       "stream {}: ended after {} frames ({} direct, {} bounce, {} damaged), {} bytes copied "
       "({} per frame)",

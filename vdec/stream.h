@@ -88,6 +88,7 @@ class Stream {
   void onFormatChanged(const codecs::StreamFormat& format);
   void onPicture(const codecs::PictureReady& picture);
   void onResetDone();
+  void onOutputCleared(const std::vector<uint32_t>& resourceIds);
   void recomputeOutputParams();
   void respond(uint64_t tag, std::vector<std::byte> response);
   void respondError(uint64_t tag, const Error& error, uint32_t commandType);
@@ -113,6 +114,8 @@ class Stream {
   uint64_t pendingInputBytes_ = 0;  // sum of PendingInput::bytes
   std::optional<uint64_t> drainTag_;
   std::optional<uint64_t> clearInputTag_;
+  std::optional<uint64_t> clearOutputTag_;  // QUEUE_CLEAR / DESTROY_ALL(OUTPUT) in progress
+  bool clearOutputDestroys_ = false;        // ... and it is a DESTROY_ALL
   bool failed_ = false;  // an EVENT_ERROR was sent; the stream decodes nothing more
   Statistics statistics_;
 };

@@ -244,7 +244,7 @@ TEST(DirectRenderClearTest, ClearedResourcesAreNotWrittenAfterClearOutput) {
   for (uint32_t i = 1; i <= 16; ++i) driver.queueTarget(i);
   driver.decodeAll(clip.buffers, 1);
   ASSERT_TRUE(driver.waitFor([&] { return driver.pictures.size() >= 40; }));
-  const std::vector<uint32_t> cleared = driver.session().clearOutput();
+  const std::vector<uint32_t> cleared = driver.clearOutput();
   std::vector<std::pair<uint32_t, std::vector<std::byte>>> snapshots;
   for (uint32_t id : cleared) snapshots.emplace_back(id, driver.memories().at(id)->copy());
   EXPECT_FALSE(snapshots.empty());

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include "codecs/av_ptr.h"
 #include "codecs/ffmpeg_session.h"
 
 #include <algorithm>
@@ -268,13 +269,13 @@ TEST(FfmpegSessionTest, ClearOutputReturnsLentResourcesAndKeepsFrames) {
   const Clip clip = loadClip(kH264);
   SessionDriver driver(CodedFormat::kH264, {.requeue = false, .forceBounce = true});
   queueTargets(driver, 1, 3);
-  EXPECT_THAT(driver.session().clearOutput(), ElementsAreArray({1u, 2u, 3u}));
+  EXPECT_THAT(driver.clearOutput(), ElementsAreArray({1u, 2u, 3u}));
 
   queueTargets(driver, 1, 6);
   driver.decodeAll(chunks(clip.bytes, 1000), 1);
   driver.session().flush();
   ASSERT_TRUE(driver.waitFor([&] { return driver.pictures.size() >= 2; }));
-  const std::vector<uint32_t> cleared = driver.session().clearOutput();
+  const std::vector<uint32_t> cleared = driver.clearOutput();
   driver.pump(std::chrono::milliseconds(100));
   std::set<uint32_t> returned(cleared.begin(), cleared.end());
   for (const DecodedPicture& picture : driver.pictures) {

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "tests/codecs/session_driver.h"
 
+#include <cstdlib>
+
+#include "vdec/base/logging.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -35,6 +39,8 @@ std::string md5Hex(const std::vector<uint8_t>& bytes) {
 }
 
 SessionDriver::SessionDriver(CodedFormat format, Options options) : options_(options) {
+  // VDEC_TEST_LOG=debug shows what the session does (default: its own level).
+  if (const char* level = std::getenv("VDEC_TEST_LOG")) logs::setLevel(level);
   wholeMd5_ = av_md5_alloc();
   av_md5_init(wholeMd5_);
   SessionOptions sessionOptions;
@@ -128,7 +134,18 @@ void SessionDriver::handle(const DecoderEvent& event) {
   } else if (const auto* error = std::get_if<StreamError>(&event)) {
     errors.push_back(error->message);
     log.push_back("error");
+  } else if (const auto* cleared = std::get_if<OutputCleared>(&event)) {
+    clears.push_back(cleared->resourceIds);
+    log.push_back("cleared");
   }
+}
+
+std::vector<uint32_t> SessionDriver::clearOutput() {
+  const size_t before = clears.size();
+  session_->clearOutput();
+  const bool done = waitFor([&] { return clears.size() > before; });
+  EXPECT_TRUE(done) << "no OutputCleared";
+  return done ? clears[before] : std::vector<uint32_t>{};
 }
 
 void SessionDriver::handlePicture(const PictureReady& ready) {

@@ -62,6 +62,9 @@ class SessionDriver {
                std::chrono::milliseconds timeout = std::chrono::seconds(60));
   // Processes events for `duration`.
   void pump(std::chrono::milliseconds duration);
+  // DecoderSession::clearOutput(), then processes events until its OutputCleared; returns its
+  // ids (empty, with a test failure, if it never came).
+  std::vector<uint32_t> clearOutput();
 
   // The layout answered to the last FormatChanged.
   const std::optional<buffers::FrameLayout>& layout() const { return layout_; }
@@ -76,9 +79,11 @@ class SessionDriver {
   std::vector<StreamFormat> formats;
   std::vector<uint32_t> eosResources;
   std::vector<std::vector<uint32_t>> resets;
+  std::vector<std::vector<uint32_t>> clears;  // OutputCleared ids, in order
   std::vector<std::string> errors;
   int flushes = 0;
-  std::vector<std::string> log;  // "picture", "eos", "flush", "format", "reset", "error"
+  // "picture", "eos", "flush", "format", "reset", "error", "cleared"
+  std::vector<std::string> log;
 
  private:
   void handle(const DecoderEvent& event);

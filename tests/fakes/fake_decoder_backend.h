@@ -26,12 +26,17 @@ class FakeDecoderSession final : public codecs::DecoderSession {
   }
   void queueOutput(codecs::OutputTarget target) override { outputs.push_back(std::move(target)); }
   void setOutputLayout(const buffers::FrameLayout& l) override { layout = l; }
-  std::vector<uint32_t> clearOutput() override {
+  // Answers at once, as a session with nothing in flight does (unless holdClears).
+  void clearOutput() override {
     std::vector<uint32_t> ids;
     for (const auto& o : outputs) ids.push_back(o.resourceId);
     outputs.clear();
     ++clears;
-    return ids;
+    if (holdClears) {
+      heldClears.push_back(std::move(ids));
+    } else {
+      emit(codecs::OutputCleared{std::move(ids)});
+    }
   }
   void flush() override { ++flushes; }
   void reset() override { ++resets; }
@@ -48,6 +53,8 @@ class FakeDecoderSession final : public codecs::DecoderSession {
   int flushes = 0;
   int resets = 0;
   int clears = 0;
+  bool holdClears = false;  // clearOutput() answers only when the test emits OutputCleared
+  std::vector<std::vector<uint32_t>> heldClears;
 
  private:
   std::function<void()> notify_;

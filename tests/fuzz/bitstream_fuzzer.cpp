@@ -10,10 +10,10 @@
 //   byte 1: chunk size / 16. Non-zero: the rest is bitstream, decoded in chunks of that size.
 //           Zero: the rest is records [u8 op][u16 length][length bytes]: op % 8 < 6 decodes
 //           the bytes as one buffer, 6 takes every output back (clearOutput) and lends it
-//           again, 7 resets the session and waits for ResetDone.
+//           again once OutputCleared came, 7 resets the session and waits for ResetDone.
 //
-// Invariants checked: every PictureReady names a resource that is lent; clearOutput returns only
-// lent resources; every input is either consumed (InputDone) or cancelled, exactly once; the
+// Invariants checked: every PictureReady names a resource that is lent; OutputCleared names only
+// lent resources, once per clearOutput; every input is either consumed (InputDone) or cancelled, exactly once; the
 // flush ends with FlushDone, after an end-of-stream picture.
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -112,14 +112,10 @@ class SessionDriver {
     handleEvents();
   }
 
+  // Takes every output back; OutputCleared lends them again (resized to the layout).
   void clearOutputs() {
-    for (uint32_t id : session_->clearOutput()) {
-      if (lent_.erase(id) != 1) fail("clearOutput returned a resource that was not lent");
-    }
-    handleEvents();
-    for (uint32_t id = 1; id <= numResources_; ++id) {
-      if (!lent_.count(id)) lend(id, resourceSize());
-    }
+    session_->clearOutput();
+    ++clearsPending_;
   }
 
   void reset() {
@@ -185,6 +181,16 @@ class SessionDriver {
     // Resources of the new size, as a guest reallocating after a resolution change.
     clearOutputs();
   }
+  void handle(const codecs::OutputCleared& e) {
+    if (clearsPending_ == 0) fail("OutputCleared without clearOutput");
+    --clearsPending_;
+    for (uint32_t id : e.resourceIds) {
+      if (lent_.erase(id) != 1) fail("OutputCleared named a resource that was not lent");
+    }
+    for (uint32_t id = 1; id <= numResources_; ++id) {
+      if (!lent_.count(id)) lend(id, resourceSize());
+    }
+  }
   void handle(const codecs::PictureReady& e) {
     if (lent_.erase(e.resourceId) != 1) fail("PictureReady for a resource that is not lent");
     if (e.endOfStream) endOfStream_ = true;
@@ -207,7 +213,8 @@ class SessionDriver {
   uint32_t numResources_;
   bool contiguous_;
   int notifyFd_ = -1;
-  std::unique_ptr<codecs::FfmpegSession> session_;
+  std::unique_ptr<codecs::DecoderSession> session_;
+  int clearsPending_ = 0;
   std::optional<buffers::FrameLayout> layout_;
   std::set<uint32_t> lent_;
   std::set<uint32_t> pendingInputs_;

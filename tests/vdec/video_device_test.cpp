@@ -312,6 +312,9 @@ TEST_F(VideoDeviceTest, DecodeFlowThroughTheStateMachine) {
   EXPECT_EQ(device_->statistics().frames, 1u);
 }
 
+// QUEUE_CLEAR(OUTPUT) is answered when the session says the buffers are free (OutputCleared):
+// the device thread does not wait for it and answers other commands meanwhile; the buffers come
+// back with ERR before the reply.
 TEST_F(VideoDeviceTest, QueueClearOutputReturnsBuffersBeforeTheReply) {
   startStream();
   EXPECT_TRUE(send(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 100, 1, 16)).empty());
@@ -321,7 +324,21 @@ TEST_F(VideoDeviceTest, QueueClearOutputReturnsBuffersBeforeTheReply) {
               w::VIRTIO_VIDEO_RESP_OK_NODATA);
     EXPECT_TRUE(send(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, id, 0, 0)).empty());
   }
-  auto done = send(queueCommand(w::VIRTIO_VIDEO_CMD_QUEUE_CLEAR, w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT));
+  testing::FakeDecoderSession* session = backend_->lastSession;
+  session->holdClears = true;
+  EXPECT_TRUE(send(queueCommand(w::VIRTIO_VIDEO_CMD_QUEUE_CLEAR, w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT))
+                  .empty());
+  EXPECT_EQ(session->clears, 1);
+  // While the session finishes, the stream answers other commands at once.
+  EXPECT_EQ(getParams(w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT).base.queue_type,
+            w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT);
+  // A second clear of the same queue while one is pending is refused.
+  EXPECT_EQ(sendForType(queueCommand(w::VIRTIO_VIDEO_CMD_QUEUE_CLEAR,
+                                     w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT)),
+            w::VIRTIO_VIDEO_RESP_ERR_INVALID_OPERATION);
+  ASSERT_EQ(session->heldClears.size(), 1u);
+  emit(codecs::OutputCleared{session->heldClears[0]});
+  auto done = device_->takeCompletions();
   ASSERT_EQ(done.size(), 3u);
   for (int i = 0; i < 2; ++i) {
     auto resp = readWire<w::virtio_video_resource_queue_resp>(done[i].response);
@@ -329,7 +346,6 @@ TEST_F(VideoDeviceTest, QueueClearOutputReturnsBuffersBeforeTheReply) {
     EXPECT_EQ(resp->flags, w::VIRTIO_VIDEO_BUFFER_FLAG_ERR);
   }
   EXPECT_EQ(typeOf(done[2]), w::VIRTIO_VIDEO_RESP_OK_NODATA);
-  EXPECT_EQ(backend_->lastSession->clears, 1);
   // The stream stays usable: the buffer can be queued again.
   EXPECT_TRUE(send(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, 1, 0, 0)).empty());
 }

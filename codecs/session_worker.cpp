@@ -1,0 +1,468 @@
+// SPDX-License-Identifier: MIT
+#include "codecs/session_worker.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "vdec/base/logging.h"
+
+namespace vdec::codecs {
+namespace {
+
+constexpr uint32_t kMaxMinBuffers = 32;
+
+template <typename T, typename V>
+bool in(const V& phase) {
+  return std::holds_alternative<T>(phase);
+}
+
+}  // namespace
+
+uint32_t minOutputBuffers(CodedFormat format, int refs, int hasBFrames, int picturesInFlight) {
+  if (format == CodedFormat::kVp8) refs = 3;  // last, golden, altref
+  if (format == CodedFormat::kVp9) refs = 8;  // reference slots, any may hold its own picture
+  const int needed =
+      std::max(refs, 1) + std::max(hasBFrames, 0) + std::max(picturesInFlight, 1) + 2;
+  return std::min(static_cast<uint32_t>(needed), kMaxMinBuffers);
+}
+
+SessionWorker::SessionWorker(CodedFormat format, SessionOptions options,
+                             std::unique_ptr<DecoderEngine> engine)
+    : format_(format),
+      options_(std::move(options)),
+      engine_(std::move(engine)),
+      errors_(engine_->context().opaque),
+      packetizer_(format),
+      loop_(engine_->context()),
+      thread_([this] { run(); }) {
+  engine_->setWake([this] { wake(); });
+}
+
+SessionWorker::~SessionWorker() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  workCv_.notify_one();
+  thread_.join();
+  engine_->setWake(nullptr);
+  // Our frames drop their buffers before the engine (and its decoder) goes.
+  decoded_.clear();
+}
+
+// Resources came back (any thread). On the session thread the loop looks again anyway, and may
+// hold the mutex (a frame released under it).
+void SessionWorker::wake() {
+  if (std::this_thread::get_id() == thread_.get_id()) return;
+  std::lock_guard lock(mutex_);
+  workCv_.notify_one();
+}
+
+void SessionWorker::decode(uint32_t inputId, uint64_t timestamp, std::vector<uint8_t> bytes) {
+  std::lock_guard lock(mutex_);
+  input_.push_back(QueuedInput{InputChunk{inputId, timestamp, std::move(bytes)}, false});
+  workCv_.notify_one();
+}
+
+void SessionWorker::queueOutput(OutputTarget target) {
+  engine_->lend(std::move(target));
+  std::lock_guard lock(mutex_);
+  workCv_.notify_one();
+}
+
+void SessionWorker::setOutputLayout(const buffers::FrameLayout& layout) {
+  std::lock_guard lock(mutex_);
+  layout_ = layout;
+  layoutChanged_ = true;
+  workCv_.notify_one();
+}
+
+void SessionWorker::setGuestBufferCount(uint32_t count) {
+  std::lock_guard lock(mutex_);
+  guestBuffers_ = count;
+}
+
+void SessionWorker::clearOutput() {
+  ClearedTargets cleared = engine_->clear();
+  std::lock_guard lock(mutex_);
+  pendingClears_.push_back(std::move(cleared));
+  workCv_.notify_one();
+}
+
+void SessionWorker::flush() {
+  std::lock_guard lock(mutex_);
+  input_.push_back(QueuedInput{{}, true});
+  workCv_.notify_one();
+}
+
+void SessionWorker::reset() {
+  std::lock_guard lock(mutex_);
+  for (const QueuedInput& input : input_) {
+    if (!input.flush) cancelledInputs_.push_back(input.chunk.id);
+  }
+  input_.clear();
+  ++pendingResets_;
+  workCv_.notify_one();
+}
+
+std::vector<DecoderEvent> SessionWorker::takeEvents() {
+  std::lock_guard lock(mutex_);
+  return std::exchange(events_, {});
+}
+
+template <typename Event>
+void SessionWorker::postLocked(Event&& event) {
+  // In-place construction: gcc 12 warns (falsely) about moving a variant into the vector.
+  events_.emplace_back(std::in_place_type<std::decay_t<Event>>, std::forward<Event>(event));
+  notifyPending_ = true;
+}
+
+void SessionWorker::run() {
+  std::unique_lock lock(mutex_);
+  while (!stop_) {
+    if (notifyPending_) {
+      notifyPending_ = false;
+      lock.unlock();
+      if (options_.notify) options_.notify();
+      lock.lock();
+      continue;
+    }
+    // A step may post events and still report no progress: they are notified first.
+    if (step(lock) || notifyPending_) continue;
+    if (wakeAt_) {
+      workCv_.wait_until(lock, *wakeAt_);
+    } else {
+      workCv_.wait(lock);
+    }
+  }
+}
+
+bool SessionWorker::step(std::unique_lock<std::mutex>& lock) {
+  wakeAt_.reset();
+  if (pendingResets_ > 0) {
+    handleReset(lock);
+    return true;
+  }
+  if (layoutChanged_) {
+    applyLayout(lock);
+    return true;
+  }
+  if (!pendingClears_.empty()) {
+    handleClears(lock);
+    return true;
+  }
+  if (deliverStep(lock) || drainEndStep()) {
+    idleSince_.reset();
+    return true;
+  }
+  return decodeStep(lock);
+}
+
+void SessionWorker::handleReset(std::unique_lock<std::mutex>& lock) {
+  std::vector<uint32_t> cancelled = std::exchange(cancelledInputs_, {});
+  const int resets = std::exchange(pendingResets_, 0);
+  std::deque<AvFramePtr> dropped = std::exchange(decoded_, {});
+  lock.unlock();
+  std::vector<uint32_t> partial = packetizer_.reset();
+  cancelled.insert(cancelled.begin(), partial.begin(), partial.end());
+  dropped.clear();
+  loop_.reset();
+  engine_->dropProbe();
+  probed_.reset();
+  lock.lock();
+  drain_.reset();  // a flush in progress ends without FlushDone
+  idleSince_.reset();
+  if (in<Starting>(phase_)) probeFailed_ = true;  // the probe is gone: nothing waits for it
+  postLocked(ResetDone{std::move(cancelled)});
+  for (int i = 1; i < resets; ++i) postLocked(ResetDone{});
+}
+
+void SessionWorker::applyLayout(std::unique_lock<std::mutex>& lock) {
+  layoutChanged_ = false;
+  const std::optional<buffers::FrameLayout> layout = layout_;
+  const std::optional<uint32_t> guestBuffers = guestBuffers_;
+  if (!layout || !geometry_) return;
+  lock.unlock();
+  engine_->applyLayout(*layout, minBuffers_, guestBuffers);
+  lock.lock();
+  appliedLayout_ = layout;
+  if (in<AwaitingLayout>(phase_)) phase_ = Decoding{};
+}
+
+// Output resources taken back: pictures being written were written before this step; pictures
+// libavcodec may still be decoding into them come out of a drain (and are delivered later, by
+// copy). Then the guest may have them.
+void SessionWorker::handleClears(std::unique_lock<std::mutex>& lock) {
+  std::vector<ClearedTargets> clears = std::exchange(pendingClears_, {});
+  const bool decodingIntoCleared = std::any_of(
+      clears.begin(), clears.end(), [](const ClearedTargets& c) { return c.decodingIntoCleared; });
+  lock.unlock();
+  if (decodingIntoCleared) drainNow();
+  for (const ClearedTargets& cleared : clears) engine_->settleCleared(cleared);
+  lock.lock();
+  for (ClearedTargets& cleared : clears) postLocked(OutputCleared{std::move(cleared.ids)});
+}
+
+// Runs a drain to its end on this thread (without the lock): a drain already in progress, or a
+// quiesce that leaves queued packets queued (they go in after the replay).
+void SessionWorker::drainNow() {
+  const bool quiesce = !loop_.draining() && !loop_.drained();
+  if (quiesce) {
+    loop_.startDrain(/*keepQueued=*/true);
+    logs::codecs().debug("{}: output cleared while decoding into it; draining", engine_->name());
+  }
+  // A guest flush in progress sends what it queued first (resources being cleared, pictures go
+  // to host frames).
+  const bool send = !quiesce && drain_ == DrainKind::kFlush;
+  while (!loop_.drained()) {
+    AvFramePtr frame;
+    if (loop_.step(send, frame) == DecodeLoop::Step::kIdle) break;
+    if (frame) {
+      engine_->received(*frame);
+      decoded_.push_back(std::move(frame));
+    }
+  }
+  if (quiesce) loop_.endDrain();
+}
+
+bool SessionWorker::deliverStep(std::unique_lock<std::mutex>& lock) {
+  if (in<Starting>(phase_) && probed_) {
+    // The probe saw the first picture before the real decoder gave it out.
+    const ProbedFormat probed = *std::exchange(probed_, std::nullopt);
+    engine_->dropProbe();
+    announce(probed.geometry, probed.refs, probed.hasBFrames);
+    return true;
+  }
+  if (decoded_.empty() || in<Failed>(phase_)) return false;
+  const AVFrame& frame = *decoded_.front();
+  Result<FrameGeometry> geometry = engine_->geometryOf(frame);
+  if (!geometry) {
+    fail(std::move(geometry.error().message));
+    return true;
+  }
+  if (*geometry != geometry_) {
+    engine_->dropProbe();
+    probed_.reset();
+    const AVCodecContext& context = engine_->context();
+    announce(*geometry, context.refs, context.has_b_frames);
+    return true;
+  }
+  if (!in<Decoding>(phase_) || !appliedLayout_) return false;
+  const buffers::FrameLayout layout = *appliedLayout_;
+  lock.unlock();
+  std::optional<PictureReady> ready = engine_->deliver(frame, layout);
+  if (ready) {
+    ready->timestamp = packetizer_.timestampOf(frame.pts);
+    ready->error = ready->error || damaged(frame);
+    decoded_.pop_front();
+  }
+  lock.lock();
+  if (!ready) return false;
+  SPDLOG_LOGGER_TRACE(&logs::codecs(), "{}: resource {} picture ts={} {}", engine_->name(),
+                      ready->resourceId, ready->timestamp, buffers::outputPathName(ready->path));
+  postLocked(*ready);
+  return true;
+}
+
+bool SessionWorker::damaged(const AVFrame& frame) const {
+  if (pictureDamaged(frame)) return true;
+  if (frame.pts == AV_NOPTS_VALUE) return false;
+  const auto seq = static_cast<uint64_t>(frame.pts);
+  return errors_.erred(seq) || (packetizer_.secondField(frame.pts + 1) && errors_.erred(seq + 1));
+}
+
+// The end of a drain: a guest flush gets its empty EOS buffer and FlushDone; an idle flush
+// simply ends (its pictures are delivered as usual).
+bool SessionWorker::drainEndStep() {
+  if (!drain_ || !decoded_.empty()) return false;
+  const bool failed = in<Failed>(phase_);
+  if (!loop_.drained() && !failed) return false;
+  if (*drain_ == DrainKind::kFlush) {
+    std::optional<uint32_t> target = engine_->takeEndOfStreamTarget();
+    if (!target) return false;
+    postLocked(PictureReady{*target, 0, false, true, 0});
+    postLocked(FlushDone{});
+  }
+  drain_.reset();
+  loop_.endDrain();
+  return true;
+}
+
+void SessionWorker::announce(const FrameGeometry& geometry, int refs, int hasBFrames) {
+  if (Status supported = checkOutputPixelFormat(geometry.pixelFormat); !supported) {
+    fail(std::move(supported.error().message));
+    return;
+  }
+  geometry_ = geometry;
+  phase_ = AwaitingLayout{};
+  appliedLayout_.reset();
+  StreamFormat format{geometry.codedWidth, geometry.codedHeight, geometry.visible,
+                      minOutputBuffers(format_, refs, hasBFrames, engine_->picturesInFlight())};
+  engine_->describe(geometry, format);
+  minBuffers_ = format.minBuffers;
+  logs::codecs().debug(
+      "{}: format {}x{} visible ({},{}) {}x{} min buffers {}, strides /{}, rows /{} +{}",
+      engine_->name(), format.codedWidth, format.codedHeight, format.visible.left,
+      format.visible.top, format.visible.width, format.visible.height, format.minBuffers,
+      format.strideAlign, format.heightAlign, format.extraRows);
+  postLocked(FormatChanged{format});
+}
+
+// Packets wait (parked) for the first format unless a flush needs them decoded now or the probe
+// failed, for the guest's layout, and for the engine (direct rendering's buffers).
+bool SessionWorker::maySend(std::chrono::steady_clock::time_point now) {
+  if (in<Starting>(phase_)) {
+    const bool probing = !probeFailed_ && loop_.queued() < kMaxQueuedPackets;
+    return drain_ == DrainKind::kFlush || !probing;
+  }
+  if (!in<Decoding>(phase_)) return false;
+  const SendReadiness readiness = engine_->readyToSend(now);
+  if (!readiness.ready && readiness.lookAgainAt) wakeAt_ = readiness.lookAgainAt;
+  return readiness.ready;
+}
+
+bool SessionWorker::decodeStep(std::unique_lock<std::mutex>& lock) {
+  if (in<Failed>(phase_)) return failedStep(lock);
+  if (decoded_.size() >= kMaxDecodedFrames) return false;
+  const auto now = std::chrono::steady_clock::now();
+  // Before the first send the engine prepares lent resources (imports, mappings).
+  if (in<Decoding>(phase_)) {
+    lock.unlock();
+    const bool prepared = engine_->prepare();
+    lock.lock();
+    if (prepared) return true;
+  }
+  const bool send = maySend(now) && loop_.queued() > 0;
+  const bool loopWork = loop_.wantsReceive() || send || loop_.draining();
+  // No parsing while the guest sets up its output: input stays queued (flow control).
+  const bool parse = packetizer_.parsing() && loop_.queued() < kMaxQueuedPackets &&
+                     !in<AwaitingLayout>(phase_);
+  const bool drainProbe = in<Starting>(phase_) && !probed_ && engine_->probePending() &&
+                          ((input_.empty() && !packetizer_.parsing()) ||
+                           loop_.queued() >= kMaxQueuedPackets) &&
+                          !drain_;
+  if (!loopWork && !parse && !drainProbe) {
+    if (!packetizer_.parsing() && takeInput()) return true;
+    return idleFlushDue(now);
+  }
+  idleSince_.reset();
+  lock.unlock();
+  AvFramePtr frame;
+  DecodeLoop::Step result = DecodeLoop::Step::kIdle;
+  if (loopWork) result = loop_.step(send, frame);
+  if (result == DecodeLoop::Step::kIdle && parse) {
+    std::optional<ParsedPacket> packet = packetizer_.parseStep(engine_->context());
+    if (packet && in<Starting>(phase_) && !probed_) probed_ = engine_->probePacket(*packet->packet);
+    if (packet) loop_.push(std::move(*packet));
+    result = DecodeLoop::Step::kProgress;
+  } else if (result == DecodeLoop::Step::kIdle && drainProbe) {
+    probed_ = engine_->drainProbe();
+    probeFailed_ = !probed_;
+    if (probeFailed_) logs::codecs().debug("{}: the probe found no picture yet", engine_->name());
+    result = DecodeLoop::Step::kProgress;
+  }
+  if (frame) engine_->received(*frame);
+  lock.lock();
+  if (frame) decoded_.push_back(std::move(frame));
+  postConsumedLocked();
+  if (result != DecodeLoop::Step::kIdle) return true;
+  // libavcodec had nothing to give: the next input, or the idle flush.
+  return (!packetizer_.parsing() && takeInput()) || idleFlushDue(now);
+}
+
+void SessionWorker::postConsumedLocked() {
+  for (uint32_t id : packetizer_.takeConsumed(loop_.lastSentSeq())) postLocked(InputDone{id});
+}
+
+// Takes the next queued input (mutex held); false when there is none.
+bool SessionWorker::takeInput() {
+  if (input_.empty()) return false;
+  QueuedInput input = std::move(input_.front());
+  input_.pop_front();
+  idleSince_.reset();
+  if (input.flush) {
+    drain_ = DrainKind::kFlush;
+    if (std::optional<ParsedPacket> last = packetizer_.finish(engine_->context())) {
+      loop_.push(std::move(*last));
+    }
+    loop_.startDrain(/*keepQueued=*/false);
+  } else if (input.chunk.bytes.empty()) {
+    postLocked(InputDone{input.chunk.id});  // an empty buffer would mean "flush" to the parser
+  } else {
+    packetizer_.start(std::move(input.chunk));
+  }
+  return true;
+}
+
+// Nothing to do (mutex held): after kIdleFlush of it, the pictures held back come out.
+//  - Decoding (or Starting with packets going to the decoder): libavcodec and the parser are
+//    drained, only when the drain can be undone (replay) or nothing that needs references went
+//    in yet.
+//  - Starting, with the probe waiting: the parser gives its last frame to the probe (a clip
+//    smaller than one frame plus the next start code would otherwise never show its format).
+bool SessionWorker::idleFlushDue(std::chrono::steady_clock::time_point now) {
+  const bool decoding = in<Decoding>(phase_) || (in<Starting>(phase_) && probeFailed_);
+  const bool holding = packetizer_.holdsBytes() || loop_.sentSinceDrain();
+  const bool undoable = loop_.canReplay() || loop_.lastSentSeq() == 0;
+  const bool flushDecoder = decoding && holding && undoable && loop_.queued() == 0;
+  const bool finishParser = in<Starting>(phase_) && !probeFailed_ && packetizer_.holdsBytes();
+  if (drain_ || !decoded_.empty() || !input_.empty() || packetizer_.parsing() ||
+      !(flushDecoder || finishParser)) {
+    idleSince_.reset();
+    return false;
+  }
+  if (!idleSince_) idleSince_ = now;
+  if (now < *idleSince_ + kIdleFlush) {
+    wakeAt_ = *idleSince_ + kIdleFlush;
+    return false;
+  }
+  idleSince_.reset();
+  std::optional<ParsedPacket> last = packetizer_.finish(engine_->context());
+  if (flushDecoder) {
+    SPDLOG_LOGGER_DEBUG(&logs::codecs(), "{}: idle; draining held pictures", engine_->name());
+    drain_ = DrainKind::kIdle;
+    if (last) loop_.push(std::move(*last));
+    loop_.startDrain(/*keepQueued=*/false);
+    return true;
+  }
+  if (last) {
+    if (!probed_) probed_ = engine_->probePacket(*last->packet);
+    loop_.push(std::move(*last));
+  }
+  return true;
+}
+
+// Once failed, input is consumed unread and a flush completes at once (the guest must not be
+// left in its drain state).
+bool SessionWorker::failedStep(std::unique_lock<std::mutex>& lock) {
+  if (loopNeedsReset_) {
+    loopNeedsReset_ = false;
+    std::deque<AvFramePtr> dropped = std::exchange(decoded_, {});
+    lock.unlock();
+    dropped.clear();
+    loop_.reset();
+    lock.lock();
+    return true;
+  }
+  if (input_.empty() || drain_) return false;
+  QueuedInput input = std::move(input_.front());
+  input_.pop_front();
+  if (input.flush) {
+    drain_ = DrainKind::kFlush;
+  } else {
+    postLocked(InputDone{input.chunk.id});
+  }
+  return true;
+}
+
+// Mutex held: libavcodec is reset later, by failedStep() without the lock (its threads may need
+// the mutex to finish).
+void SessionWorker::fail(std::string message) {
+  logs::codecs().error("{}: {}", engine_->name(), message);
+  phase_ = Failed{};
+  loopNeedsReset_ = true;
+  for (uint32_t id : packetizer_.reset()) postLocked(InputDone{id});
+  postLocked(StreamError{std::move(message)});
+}
+
+}  // namespace vdec::codecs
