@@ -115,12 +115,14 @@ TEST(ZeroCopyBounceTest, CopyModeBounceCopiesWholeFrames) {
 
 // The harness gives each buffer back the moment it has read it (eager re-queue), while the
 // decoder may still hold it as a reference: every frame must still be exact. Run with the fewest
-// buffers that allow direct rendering, where references come back most often.
+// buffers that allow direct rendering (the device asks for 13 here: 1 reference + 7 reordering,
+// the level's DPB size since the SPS has no bitstream_restriction, + 2 frame threads + 2), where
+// references come back most often.
 TEST(ZeroCopyReferenceTest, EagerRequeueKeepsEveryFrameExact) {
   VDEC_SKIP_WITHOUT_CONFORMANCE();
   const std::string input = conformanceFile("h264/chromium-test-25fps/test-25fps.h264");
   DaemonProcess daemon;
-  for (const char* buffers : {"8", "10"}) {
+  for (const char* buffers : {"13", "15"}) {
     DecodeRun run = decode(daemon, input,
                      {"--memory", "sg", "--output-format", "i420", "--output-buffers", buffers,
                       "--chunk-bytes", "1000"});
