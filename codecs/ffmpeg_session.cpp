@@ -14,8 +14,7 @@ Result<std::unique_ptr<DecoderSession>> FfmpegSession::create(CodedFormat format
   }
   VDEC_ASSIGN_OR_RETURN(std::unique_ptr<FfmpegEngine> engine,
                         FfmpegEngine::create(format, options));
-  return std::unique_ptr<DecoderSession>(
-      std::make_unique<SessionWorker>(format, options, std::move(engine)));
+  return startSessionWorker(format, options, std::move(engine));
 }
 
 }  // namespace vdec::codecs

@@ -2,6 +2,7 @@
 #include "codecs/session_worker.h"
 
 #include <algorithm>
+#include <system_error>
 #include <utility>
 
 #include "vdec/base/logging.h"
@@ -24,6 +25,17 @@ uint32_t minOutputBuffers(CodedFormat format, int refs, int hasBFrames, int pict
   const int needed =
       std::max(refs, 1) + std::max(hasBFrames, 0) + std::max(picturesInFlight, 1) + 2;
   return std::min(static_cast<uint32_t>(needed), kMaxMinBuffers);
+}
+
+Result<std::unique_ptr<DecoderSession>> startSessionWorker(CodedFormat format,
+                                                           const SessionOptions& options,
+                                                           std::unique_ptr<DecoderEngine> engine) {
+  try {
+    return std::unique_ptr<DecoderSession>(
+        std::make_unique<SessionWorker>(format, options, std::move(engine)));
+  } catch (const std::system_error& error) {
+    return makeError(ErrorCode::kOutOfMemory, "cannot start a session thread: {}", error.what());
+  }
 }
 
 SessionWorker::SessionWorker(CodedFormat format, SessionOptions options,

@@ -155,6 +155,12 @@ class SessionWorker final : public DecoderSession {
   std::thread thread_;  // last: started once everything above exists
 };
 
+// Starts a SessionWorker; a thread that cannot be started (the host is out of threads or
+// mappings) is an error, not an exception.
+Result<std::unique_ptr<DecoderSession>> startSessionWorker(CodedFormat format,
+                                                           const SessionOptions& options,
+                                                           std::unique_ptr<DecoderEngine> engine);
+
 // Output resources the guest should allocate for direct rendering: the references (VP8 keeps 3,
 // VP9 8 slots), the reordering delay, one picture per frame thread in flight, the one being
 // delivered and one kept in reserve for copies and the end-of-stream buffer. At most 32.

@@ -15,8 +15,7 @@ Result<std::unique_ptr<DecoderSession>> VaapiSession::create(
   }
   VDEC_ASSIGN_OR_RETURN(std::unique_ptr<VaapiEngine> engine,
                         VaapiEngine::create(std::move(display), device, format, options));
-  return std::unique_ptr<DecoderSession>(
-      std::make_unique<SessionWorker>(format, options, std::move(engine)));
+  return startSessionWorker(format, options, std::move(engine));
 }
 
 }  // namespace vdec::codecs

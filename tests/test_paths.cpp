@@ -27,5 +27,6 @@ std::string conformanceMissingReason() {
 std::string deviceBinary() { return VDEC_DEVICE_BINARY; }
 std::string harnessBinary() { return VDEC_HARNESS_BINARY; }
 std::string samplesDir() { return VDEC_SAMPLES_DIR; }
+std::string testDataDir() { return VDEC_TEST_DATA_DIR; }
 
 }  // namespace vdec::testing

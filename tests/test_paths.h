@@ -15,6 +15,7 @@ std::string conformanceMissingReason();
 std::string deviceBinary();
 std::string harnessBinary();
 std::string samplesDir();
+std::string testDataDir();  // tests/data: small streams made by tests/data/make_streams.py
 
 }  // namespace vdec::testing
 
