@@ -13,8 +13,9 @@
 namespace vdec::codecs {
 namespace {
 
-void addUnique(std::vector<uint32_t>& into, const std::vector<uint32_t>& values) {
-  for (uint32_t v : values) {
+template <typename T>
+void addUnique(std::vector<T>& into, const std::vector<T>& values) {
+  for (T v : values) {
     if (std::find(into.begin(), into.end(), v) == into.end()) into.push_back(v);
   }
   std::sort(into.begin(), into.end());

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "buffers/frame_layout.h"
+#include "codecs/codec_profile.h"
 #include "codecs/coded_format.h"
 #include "codecs/decoder_session.h"
 #include "vdec/base/result.h"
@@ -16,8 +17,8 @@ namespace vdec::codecs {
 
 struct CodecCapability {
   CodedFormat format;
-  std::vector<uint32_t> profiles;  // virtio-video profile values
-  std::vector<uint32_t> levels;    // virtio-video level values (H.264 only)
+  std::vector<CodecProfile> profiles;  // sorted
+  std::vector<CodecLevel> levels;      // sorted; H.264 only
   uint32_t minWidth = 16, maxWidth = 4096, minHeight = 16, maxHeight = 4096;
 };
 

@@ -3,11 +3,11 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 
 #include "codecs/ffmpeg_format.h"
 #include "codecs/ffmpeg_session.h"
 #include "vdec/base/logging.h"
-#include "vdec/protocol/virtio_video.h"
 
 extern "C" {
 #include <libavcodec/avcodec.h>
@@ -23,7 +23,7 @@ constexpr uint32_t kMaxSize = 8192;
 // (they differ in loop filter and interpolation only).
 constexpr std::array<int, 4> kVp8Profiles = {0, 1, 2, 3};
 
-std::vector<uint32_t> virtioProfiles(CodedFormat format, const AVCodec& codec) {
+std::vector<CodecProfile> codecProfiles(CodedFormat format, const AVCodec& codec) {
   std::vector<int> avProfiles;
   if (codec.profiles != nullptr) {
     for (const AVProfile* p = codec.profiles; p->profile != FF_PROFILE_UNKNOWN; ++p) {
@@ -32,63 +32,54 @@ std::vector<uint32_t> virtioProfiles(CodedFormat format, const AVCodec& codec) {
   } else if (format == CodedFormat::kVp8) {
     avProfiles.assign(kVp8Profiles.begin(), kVp8Profiles.end());
   }
-  std::vector<uint32_t> profiles;
+  std::vector<CodecProfile> profiles;
   for (int avProfile : avProfiles) {
-    const uint32_t profile = virtioProfile(format, avProfile);
-    if (profile != 0 && std::find(profiles.begin(), profiles.end(), profile) == profiles.end()) {
-      profiles.push_back(profile);
+    const std::optional<CodecProfile> profile = codecProfile(format, avProfile);
+    if (profile && std::find(profiles.begin(), profiles.end(), *profile) == profiles.end()) {
+      profiles.push_back(*profile);
     }
   }
   std::sort(profiles.begin(), profiles.end());
   return profiles;
 }
 
-std::vector<uint32_t> h264Levels() {
-  std::vector<uint32_t> levels;
-  for (uint32_t level = wire::VIRTIO_VIDEO_LEVEL_H264_1_0;
-       level <= wire::VIRTIO_VIDEO_LEVEL_H264_5_1; ++level) {
-    levels.push_back(level);
-  }
-  return levels;
-}
-
 }  // namespace
 
-uint32_t virtioProfile(CodedFormat format, int avProfile) {
+std::optional<CodecProfile> codecProfile(CodedFormat format, int avProfile) {
   switch (format) {
     case CodedFormat::kH264:
       switch (avProfile) {
         case FF_PROFILE_H264_BASELINE:
         case FF_PROFILE_H264_CONSTRAINED_BASELINE:
-          return wire::VIRTIO_VIDEO_PROFILE_H264_BASELINE;
+          return CodecProfile::kH264Baseline;
         case FF_PROFILE_H264_MAIN:
-          return wire::VIRTIO_VIDEO_PROFILE_H264_MAIN;
+          return CodecProfile::kH264Main;
         case FF_PROFILE_H264_EXTENDED:
-          return wire::VIRTIO_VIDEO_PROFILE_H264_EXTENDED;
+          return CodecProfile::kH264Extended;
         case FF_PROFILE_H264_HIGH:
-          return wire::VIRTIO_VIDEO_PROFILE_H264_HIGH;
+          return CodecProfile::kH264High;
         default:
-          return 0;
+          return std::nullopt;
       }
     case CodedFormat::kHevc:
       switch (avProfile) {
         case FF_PROFILE_HEVC_MAIN:
-          return wire::VIRTIO_VIDEO_PROFILE_HEVC_MAIN;
+          return CodecProfile::kHevcMain;
         case FF_PROFILE_HEVC_MAIN_STILL_PICTURE:
-          return wire::VIRTIO_VIDEO_PROFILE_HEVC_MAIN_STILL_PICTURE;
+          return CodecProfile::kHevcMainStillPicture;
         default:
-          return 0;
+          return std::nullopt;
       }
     case CodedFormat::kVp8:
       if (avProfile >= 0 && avProfile <= 3) {
-        return wire::VIRTIO_VIDEO_PROFILE_VP8_PROFILE0 + static_cast<uint32_t>(avProfile);
+        return static_cast<CodecProfile>(static_cast<int>(CodecProfile::kVp8Profile0) + avProfile);
       }
-      return 0;
+      return std::nullopt;
     case CodedFormat::kVp9:
-      if (avProfile == FF_PROFILE_VP9_0) return wire::VIRTIO_VIDEO_PROFILE_VP9_PROFILE0;
-      return 0;
+      if (avProfile == FF_PROFILE_VP9_0) return CodecProfile::kVp9Profile0;
+      return std::nullopt;
   }
-  return 0;
+  return std::nullopt;
 }
 
 std::vector<CodecCapability> FfmpegBackend::capabilities() const {
@@ -102,12 +93,12 @@ std::vector<CodecCapability> FfmpegBackend::capabilities() const {
     }
     CodecCapability capability;
     capability.format = format;
-    capability.profiles = virtioProfiles(format, *codec);
+    capability.profiles = codecProfiles(format, *codec);
     if (capability.profiles.empty()) {
       logs::codecs().debug("ffmpeg: decoder {} has no 8-bit 4:2:0 profile", codec->name);
       continue;
     }
-    if (format == CodedFormat::kH264) capability.levels = h264Levels();
+    if (format == CodedFormat::kH264) capability.levels = allH264Levels();
     capability.minWidth = kMinSize;
     capability.minHeight = kMinSize;
     capability.maxWidth = kMaxSize;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,8 @@ class FfmpegBackend final : public DecoderBackend {
                                                         const SessionOptions& options) override;
 };
 
-// The virtio-video profile for a libavcodec profile of `format`, or 0 when we cannot output it.
-uint32_t virtioProfile(CodedFormat format, int avProfile);
+// The codec profile for a libavcodec profile of `format`, or nullopt when we cannot output it
+// (not 8-bit 4:2:0).
+std::optional<CodecProfile> codecProfile(CodedFormat format, int avProfile);
 
 }  // namespace vdec::codecs

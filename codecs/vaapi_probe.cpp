@@ -69,7 +69,7 @@ HardwareProbe probeHardware(const std::string& renderNode) {
                                    va->renderNodePath(), va->kernelDriver(), va->majorVersion(),
                                    va->minorVersion())};
   for (const buffers::VaDecodeProfile& profile : va->decodeProfiles()) {
-    const std::vector<VaCodecProfile> mapped = virtioProfilesForVa(profile.profile);
+    const std::vector<VaCodecProfile> mapped = codecProfilesForVa(profile.profile);
     probe.vaProfiles.push_back(fmt::format(
         "{}: {} (max {}x{})", vaProfileName(profile.profile),
         mapped.empty() ? std::string("not used (not 8-bit 4:2:0 or not a virtio codec)")

@@ -5,44 +5,32 @@
 
 #include <algorithm>
 
-#include "vdec/protocol/virtio_video.h"
+#include <fmt/format.h>
 
 namespace vdec::codecs {
 namespace {
 
 constexpr uint32_t kMinSize = 16;
 
-std::vector<uint32_t> h264Levels() {
-  std::vector<uint32_t> levels;
-  for (uint32_t level = wire::VIRTIO_VIDEO_LEVEL_H264_1_0;
-       level <= wire::VIRTIO_VIDEO_LEVEL_H264_5_1; ++level) {
-    levels.push_back(level);
-  }
-  return levels;
-}
-
 }  // namespace
 
-std::vector<VaCodecProfile> virtioProfilesForVa(VAProfile profile) {
+std::vector<VaCodecProfile> codecProfilesForVa(VAProfile profile) {
   switch (profile) {
     case VAProfileH264ConstrainedBaseline:
-      return {{CodedFormat::kH264, wire::VIRTIO_VIDEO_PROFILE_H264_BASELINE}};
+      return {{CodedFormat::kH264, CodecProfile::kH264Baseline}};
     case VAProfileH264Main:
-      return {{CodedFormat::kH264, wire::VIRTIO_VIDEO_PROFILE_H264_MAIN}};
+      return {{CodedFormat::kH264, CodecProfile::kH264Main}};
     case VAProfileH264High:
-      return {{CodedFormat::kH264, wire::VIRTIO_VIDEO_PROFILE_H264_HIGH}};
+      return {{CodedFormat::kH264, CodecProfile::kH264High}};
     case VAProfileHEVCMain:
-      return {{CodedFormat::kHevc, wire::VIRTIO_VIDEO_PROFILE_HEVC_MAIN}};
-    case VAProfileVP8Version0_3: {
-      std::vector<VaCodecProfile> vp8;
-      for (uint32_t p = wire::VIRTIO_VIDEO_PROFILE_VP8_PROFILE0;
-           p <= wire::VIRTIO_VIDEO_PROFILE_VP8_PROFILE3; ++p) {
-        vp8.push_back({CodedFormat::kVp8, p});
-      }
-      return vp8;
-    }
+      return {{CodedFormat::kHevc, CodecProfile::kHevcMain}};
+    case VAProfileVP8Version0_3:
+      return {{CodedFormat::kVp8, CodecProfile::kVp8Profile0},
+              {CodedFormat::kVp8, CodecProfile::kVp8Profile1},
+              {CodedFormat::kVp8, CodecProfile::kVp8Profile2},
+              {CodedFormat::kVp8, CodecProfile::kVp8Profile3}};
     case VAProfileVP9Profile0:
-      return {{CodedFormat::kVp9, wire::VIRTIO_VIDEO_PROFILE_VP9_PROFILE0}};
+      return {{CodedFormat::kVp9, CodecProfile::kVp9Profile0}};
     default:
       return {};
   }
@@ -59,11 +47,11 @@ std::vector<CodecCapability> vaCapabilities(const std::vector<buffers::VaDecodeP
     capability.maxWidth = 0;
     capability.maxHeight = 0;
     for (const buffers::VaDecodeProfile& va : profiles) {
-      for (const VaCodecProfile& mapped : virtioProfilesForVa(va.profile)) {
+      for (const VaCodecProfile& mapped : codecProfilesForVa(va.profile)) {
         if (mapped.format != format) continue;
         if (std::find(capability.profiles.begin(), capability.profiles.end(),
-                      mapped.virtioProfile) == capability.profiles.end()) {
-          capability.profiles.push_back(mapped.virtioProfile);
+                      mapped.profile) == capability.profiles.end()) {
+          capability.profiles.push_back(mapped.profile);
         }
         capability.maxWidth = std::max(capability.maxWidth, va.maxWidth);
         capability.maxHeight = std::max(capability.maxHeight, va.maxHeight);
@@ -71,7 +59,7 @@ std::vector<CodecCapability> vaCapabilities(const std::vector<buffers::VaDecodeP
     }
     if (capability.profiles.empty()) continue;
     std::sort(capability.profiles.begin(), capability.profiles.end());
-    if (format == CodedFormat::kH264) capability.levels = h264Levels();
+    if (format == CodedFormat::kH264) capability.levels = allH264Levels();
     result.push_back(std::move(capability));
   }
   return result;

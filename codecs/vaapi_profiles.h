@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// VA-API profiles <-> virtio-video profiles, and the capabilities a VA driver gives a backend.
+// VA-API profiles <-> codec profiles, and the capabilities a VA driver gives a backend.
 #pragma once
 
 #include <cstdint>
@@ -15,14 +15,14 @@ namespace vdec::codecs {
 
 struct VaCodecProfile {
   CodedFormat format;
-  uint32_t virtioProfile;
+  CodecProfile profile;
 };
 
-// The virtio profiles a VA decode profile covers with 8-bit 4:2:0 output (H.264
+// The codec profiles a VA decode profile covers with 8-bit 4:2:0 output (H.264
 // ConstrainedBaseline/Main/High, HEVC Main, VP8 versions 0-3, VP9 profile 0); empty for the
 // others (10-bit, 4:2:2/4:4:4, other codecs). ConstrainedBaseline counts as Baseline, as in the
 // FFmpeg backend (crosvm drops it, and drivers no longer offer plain Baseline).
-std::vector<VaCodecProfile> virtioProfilesForVa(VAProfile profile);
+std::vector<VaCodecProfile> codecProfilesForVa(VAProfile profile);
 
 // One capability per coded format that some profile decodes; the size limit is the largest the
 // driver reports for that format.

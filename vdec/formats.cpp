@@ -47,6 +47,50 @@ uint32_t virtioFromPixelFormat(buffers::PixelFormat format) {
   return 0;
 }
 
+uint32_t virtioFromProfile(codecs::CodecProfile profile) {
+  using P = codecs::CodecProfile;
+  switch (profile) {
+    case P::kH264Baseline: return w::VIRTIO_VIDEO_PROFILE_H264_BASELINE;
+    case P::kH264Main: return w::VIRTIO_VIDEO_PROFILE_H264_MAIN;
+    case P::kH264Extended: return w::VIRTIO_VIDEO_PROFILE_H264_EXTENDED;
+    case P::kH264High: return w::VIRTIO_VIDEO_PROFILE_H264_HIGH;
+    case P::kHevcMain: return w::VIRTIO_VIDEO_PROFILE_HEVC_MAIN;
+    case P::kHevcMain10: return w::VIRTIO_VIDEO_PROFILE_HEVC_MAIN10;
+    case P::kHevcMainStillPicture: return w::VIRTIO_VIDEO_PROFILE_HEVC_MAIN_STILL_PICTURE;
+    case P::kVp8Profile0: return w::VIRTIO_VIDEO_PROFILE_VP8_PROFILE0;
+    case P::kVp8Profile1: return w::VIRTIO_VIDEO_PROFILE_VP8_PROFILE1;
+    case P::kVp8Profile2: return w::VIRTIO_VIDEO_PROFILE_VP8_PROFILE2;
+    case P::kVp8Profile3: return w::VIRTIO_VIDEO_PROFILE_VP8_PROFILE3;
+    case P::kVp9Profile0: return w::VIRTIO_VIDEO_PROFILE_VP9_PROFILE0;
+    case P::kVp9Profile1: return w::VIRTIO_VIDEO_PROFILE_VP9_PROFILE1;
+    case P::kVp9Profile2: return w::VIRTIO_VIDEO_PROFILE_VP9_PROFILE2;
+    case P::kVp9Profile3: return w::VIRTIO_VIDEO_PROFILE_VP9_PROFILE3;
+  }
+  return 0;
+}
+
+uint32_t virtioFromLevel(codecs::CodecLevel level) {
+  using L = codecs::CodecLevel;
+  switch (level) {
+    case L::kH264_1_0: return w::VIRTIO_VIDEO_LEVEL_H264_1_0;
+    case L::kH264_1_1: return w::VIRTIO_VIDEO_LEVEL_H264_1_1;
+    case L::kH264_1_2: return w::VIRTIO_VIDEO_LEVEL_H264_1_2;
+    case L::kH264_1_3: return w::VIRTIO_VIDEO_LEVEL_H264_1_3;
+    case L::kH264_2_0: return w::VIRTIO_VIDEO_LEVEL_H264_2_0;
+    case L::kH264_2_1: return w::VIRTIO_VIDEO_LEVEL_H264_2_1;
+    case L::kH264_2_2: return w::VIRTIO_VIDEO_LEVEL_H264_2_2;
+    case L::kH264_3_0: return w::VIRTIO_VIDEO_LEVEL_H264_3_0;
+    case L::kH264_3_1: return w::VIRTIO_VIDEO_LEVEL_H264_3_1;
+    case L::kH264_3_2: return w::VIRTIO_VIDEO_LEVEL_H264_3_2;
+    case L::kH264_4_0: return w::VIRTIO_VIDEO_LEVEL_H264_4_0;
+    case L::kH264_4_1: return w::VIRTIO_VIDEO_LEVEL_H264_4_1;
+    case L::kH264_4_2: return w::VIRTIO_VIDEO_LEVEL_H264_4_2;
+    case L::kH264_5_0: return w::VIRTIO_VIDEO_LEVEL_H264_5_0;
+    case L::kH264_5_1: return w::VIRTIO_VIDEO_LEVEL_H264_5_1;
+  }
+  return 0;
+}
+
 namespace {
 
 void appendDesc(std::vector<std::byte>& out, uint64_t mask, uint32_t format, uint32_t minW,

@@ -18,6 +18,10 @@ std::optional<codecs::CodedFormat> codedFormatFromVirtio(uint32_t format);
 uint32_t virtioFromCodedFormat(codecs::CodedFormat format);
 std::optional<buffers::PixelFormat> pixelFormatFromVirtio(uint32_t format);
 uint32_t virtioFromPixelFormat(buffers::PixelFormat format);
+// VIRTIO_VIDEO_PROFILE_* / VIRTIO_VIDEO_LEVEL_* values; the codec enums list wire values in
+// increasing order, so a sorted capability stays sorted on the wire.
+uint32_t virtioFromProfile(codecs::CodecProfile profile);
+uint32_t virtioFromLevel(codecs::CodecLevel level);
 
 // The whole QUERY_CAPABILITY response for `queue`: every INPUT desc masks every OUTPUT desc
 // (each backend output format can come from each codec) and vice versa. Each desc has exactly

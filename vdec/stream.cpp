@@ -503,10 +503,10 @@ void Stream::getControl(uint64_t tag, const GetControlCmd& cmd) {
   for (const auto& codec : device_.backend_->capabilities()) {
     if (codec.format != codedFormat_) continue;
     if (cmd.control == w::VIRTIO_VIDEO_CONTROL_PROFILE && !codec.profiles.empty()) {
-      value = codec.profiles.front();
+      value = virtioFromProfile(codec.profiles.front());
     }
     if (cmd.control == w::VIRTIO_VIDEO_CONTROL_LEVEL && !codec.levels.empty()) {
-      value = codec.levels.back();
+      value = virtioFromLevel(codec.levels.back());
     }
   }
   if (!value) {

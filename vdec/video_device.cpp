@@ -143,8 +143,14 @@ void VideoDevice::queryControl(uint64_t tag, uint32_t streamId, const QueryContr
   for (const auto& codec : backend_->capabilities()) {
     if (!format || codec.format != *format) continue;
     known = true;
-    if (query.control == w::VIRTIO_VIDEO_CONTROL_PROFILE) values = codec.profiles;
-    if (query.control == w::VIRTIO_VIDEO_CONTROL_LEVEL) values = codec.levels;
+    if (query.control == w::VIRTIO_VIDEO_CONTROL_PROFILE) {
+      values.clear();
+      for (codecs::CodecProfile p : codec.profiles) values.push_back(virtioFromProfile(p));
+    }
+    if (query.control == w::VIRTIO_VIDEO_CONTROL_LEVEL) {
+      values.clear();
+      for (codecs::CodecLevel l : codec.levels) values.push_back(virtioFromLevel(l));
+    }
   }
   if (query.control != w::VIRTIO_VIDEO_CONTROL_PROFILE &&
       query.control != w::VIRTIO_VIDEO_CONTROL_LEVEL) {

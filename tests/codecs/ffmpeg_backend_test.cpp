@@ -10,8 +10,6 @@ extern "C" {
 #include <libavcodec/avcodec.h>
 }
 
-#include "vdec/protocol/virtio_video.h"
-
 namespace vdec::codecs {
 namespace {
 
@@ -50,31 +48,30 @@ TEST(FfmpegBackendTest, AdvertisesFourCodecsWithEightBit420Profiles) {
       EXPECT_THAT(cap->levels, IsEmpty());
     }
   }
-  EXPECT_THAT(
-      find(caps, CodedFormat::kH264)->profiles,
-      ElementsAre(wire::VIRTIO_VIDEO_PROFILE_H264_BASELINE, wire::VIRTIO_VIDEO_PROFILE_H264_MAIN,
-                  wire::VIRTIO_VIDEO_PROFILE_H264_EXTENDED, wire::VIRTIO_VIDEO_PROFILE_H264_HIGH));
+  EXPECT_THAT(find(caps, CodedFormat::kH264)->profiles,
+              ElementsAre(CodecProfile::kH264Baseline, CodecProfile::kH264Main,
+                          CodecProfile::kH264Extended, CodecProfile::kH264High));
   const auto& levels = find(caps, CodedFormat::kH264)->levels;
   ASSERT_EQ(levels.size(), 15u);
-  EXPECT_EQ(levels.front(), wire::VIRTIO_VIDEO_LEVEL_H264_1_0);
-  EXPECT_EQ(levels.back(), wire::VIRTIO_VIDEO_LEVEL_H264_5_1);
+  EXPECT_EQ(levels.front(), CodecLevel::kH264_1_0);
+  EXPECT_EQ(levels.back(), CodecLevel::kH264_5_1);
   EXPECT_THAT(find(caps, CodedFormat::kHevc)->profiles,
-              ElementsAre(wire::VIRTIO_VIDEO_PROFILE_HEVC_MAIN,
-                          wire::VIRTIO_VIDEO_PROFILE_HEVC_MAIN_STILL_PICTURE));
-  EXPECT_THAT(find(caps, CodedFormat::kVp8)->profiles, ElementsAre(0x300u, 0x301u, 0x302u, 0x303u));
-  EXPECT_THAT(find(caps, CodedFormat::kVp9)->profiles,
-              ElementsAre(wire::VIRTIO_VIDEO_PROFILE_VP9_PROFILE0));
+              ElementsAre(CodecProfile::kHevcMain, CodecProfile::kHevcMainStillPicture));
+  EXPECT_THAT(find(caps, CodedFormat::kVp8)->profiles,
+              ElementsAre(CodecProfile::kVp8Profile0, CodecProfile::kVp8Profile1,
+                          CodecProfile::kVp8Profile2, CodecProfile::kVp8Profile3));
+  EXPECT_THAT(find(caps, CodedFormat::kVp9)->profiles, ElementsAre(CodecProfile::kVp9Profile0));
 }
 
 TEST(FfmpegBackendTest, ProfileMappingLeavesOutWhatWeCannotOutput) {
-  EXPECT_EQ(virtioProfile(CodedFormat::kH264, FF_PROFILE_H264_CONSTRAINED_BASELINE),
-            wire::VIRTIO_VIDEO_PROFILE_H264_BASELINE);
-  EXPECT_EQ(virtioProfile(CodedFormat::kH264, FF_PROFILE_H264_HIGH_10), 0u);
-  EXPECT_EQ(virtioProfile(CodedFormat::kH264, FF_PROFILE_H264_HIGH_422), 0u);
-  EXPECT_EQ(virtioProfile(CodedFormat::kHevc, FF_PROFILE_HEVC_MAIN_10), 0u);
-  EXPECT_EQ(virtioProfile(CodedFormat::kVp9, FF_PROFILE_VP9_1), 0u);
-  EXPECT_EQ(virtioProfile(CodedFormat::kVp9, FF_PROFILE_VP9_2), 0u);
-  EXPECT_EQ(virtioProfile(CodedFormat::kVp8, 4), 0u);
+  EXPECT_EQ(codecProfile(CodedFormat::kH264, FF_PROFILE_H264_CONSTRAINED_BASELINE),
+            CodecProfile::kH264Baseline);
+  EXPECT_EQ(codecProfile(CodedFormat::kH264, FF_PROFILE_H264_HIGH_10), std::nullopt);
+  EXPECT_EQ(codecProfile(CodedFormat::kH264, FF_PROFILE_H264_HIGH_422), std::nullopt);
+  EXPECT_EQ(codecProfile(CodedFormat::kHevc, FF_PROFILE_HEVC_MAIN_10), std::nullopt);
+  EXPECT_EQ(codecProfile(CodedFormat::kVp9, FF_PROFILE_VP9_1), std::nullopt);
+  EXPECT_EQ(codecProfile(CodedFormat::kVp9, FF_PROFILE_VP9_2), std::nullopt);
+  EXPECT_EQ(codecProfile(CodedFormat::kVp8, 4), std::nullopt);
 }
 
 TEST(FfmpegBackendTest, CreatesASessionForEveryCodec) {

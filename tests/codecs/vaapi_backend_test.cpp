@@ -23,7 +23,6 @@
 #include "tests/codecs/vector_memory.h"
 #include "tests/fakes/fake_decoder_backend.h"
 #include "tests/test_paths.h"
-#include "vdec/protocol/virtio_video.h"
 
 #ifdef VDEC_HAVE_VAAPI
 #include "codecs/vaapi_backend.h"
@@ -83,7 +82,7 @@ class Vp8OnlyBackend final : public DecoderBackend {
   std::vector<CodecCapability> capabilities() const override {
     CodecCapability cap;
     cap.format = CodedFormat::kVp8;
-    cap.profiles = {wire::VIRTIO_VIDEO_PROFILE_VP8_PROFILE0};
+    cap.profiles = {CodecProfile::kVp8Profile0};
     cap.maxWidth = cap.maxHeight = 1920;
     return {cap};
   }
@@ -124,12 +123,16 @@ TEST(AutoBackendTest, CapabilitiesAreTheUnion) {
   EXPECT_EQ(caps[2].format, CodedFormat::kVp8);
   EXPECT_EQ(caps[2].maxWidth, 1920u);
 
-  CodecCapability a{CodedFormat::kH264, {0x101, 0x103}, {1, 2}, 16, 4096, 16, 2304};
-  CodecCapability b{CodedFormat::kH264, {0x100, 0x103}, {3}, 32, 8192, 8, 4096};
+  using P = CodecProfile;
+  using L = CodecLevel;
+  CodecCapability a{CodedFormat::kH264, {P::kH264Main, P::kH264High}, {L::kH264_1_1, L::kH264_1_2},
+                    16, 4096, 16, 2304};
+  CodecCapability b{CodedFormat::kH264, {P::kH264Baseline, P::kH264High}, {L::kH264_1_3},
+                    32, 8192, 8, 4096};
   std::vector<CodecCapability> merged = mergeCapabilities({a}, {b});
   ASSERT_EQ(merged.size(), 1u);
-  EXPECT_THAT(merged[0].profiles, ElementsAre(0x100, 0x101, 0x103));
-  EXPECT_THAT(merged[0].levels, ElementsAre(1, 2, 3));
+  EXPECT_THAT(merged[0].profiles, ElementsAre(P::kH264Baseline, P::kH264Main, P::kH264High));
+  EXPECT_THAT(merged[0].levels, ElementsAre(L::kH264_1_1, L::kH264_1_2, L::kH264_1_3));
   EXPECT_EQ(merged[0].minWidth, 16u);
   EXPECT_EQ(merged[0].maxWidth, 8192u);
   EXPECT_EQ(merged[0].minHeight, 8u);
@@ -189,19 +192,17 @@ TEST_F(VaOutputPathTest, ForcedBounceAndSmallResourcesWin) {
 #ifdef VDEC_HAVE_VAAPI
 
 TEST(VaapiProfilesTest, MapsTheEightBit420Profiles) {
-  auto h264 = virtioProfilesForVa(VAProfileH264ConstrainedBaseline);
+  auto h264 = codecProfilesForVa(VAProfileH264ConstrainedBaseline);
   ASSERT_EQ(h264.size(), 1u);
   EXPECT_EQ(h264[0].format, CodedFormat::kH264);
-  EXPECT_EQ(h264[0].virtioProfile, wire::VIRTIO_VIDEO_PROFILE_H264_BASELINE);
-  EXPECT_EQ(virtioProfilesForVa(VAProfileH264High)[0].virtioProfile,
-            wire::VIRTIO_VIDEO_PROFILE_H264_HIGH);
-  EXPECT_EQ(virtioProfilesForVa(VAProfileHEVCMain)[0].virtioProfile,
-            wire::VIRTIO_VIDEO_PROFILE_HEVC_MAIN);
-  EXPECT_EQ(virtioProfilesForVa(VAProfileVP8Version0_3).size(), 4u);
-  EXPECT_EQ(virtioProfilesForVa(VAProfileVP9Profile0)[0].format, CodedFormat::kVp9);
+  EXPECT_EQ(h264[0].profile, CodecProfile::kH264Baseline);
+  EXPECT_EQ(codecProfilesForVa(VAProfileH264High)[0].profile, CodecProfile::kH264High);
+  EXPECT_EQ(codecProfilesForVa(VAProfileHEVCMain)[0].profile, CodecProfile::kHevcMain);
+  EXPECT_EQ(codecProfilesForVa(VAProfileVP8Version0_3).size(), 4u);
+  EXPECT_EQ(codecProfilesForVa(VAProfileVP9Profile0)[0].format, CodedFormat::kVp9);
   for (VAProfile unused : {VAProfileHEVCMain10, VAProfileVP9Profile2, VAProfileJPEGBaseline,
                            VAProfileMPEG2Main, VAProfileAV1Profile0}) {
-    EXPECT_TRUE(virtioProfilesForVa(unused).empty()) << vaProfileName(unused);
+    EXPECT_TRUE(codecProfilesForVa(unused).empty()) << vaProfileName(unused);
   }
 }
 
@@ -212,8 +213,7 @@ TEST(VaapiProfilesTest, CapabilitiesPerCodecWithTheLargestSize) {
   std::vector<CodecCapability> caps = vaCapabilities(profiles);
   ASSERT_EQ(caps.size(), 2u);
   EXPECT_EQ(caps[0].format, CodedFormat::kH264);
-  EXPECT_THAT(caps[0].profiles, ElementsAre(wire::VIRTIO_VIDEO_PROFILE_H264_MAIN,
-                                            wire::VIRTIO_VIDEO_PROFILE_H264_HIGH));
+  EXPECT_THAT(caps[0].profiles, ElementsAre(CodecProfile::kH264Main, CodecProfile::kH264High));
   EXPECT_FALSE(caps[0].levels.empty());
   EXPECT_EQ(caps[0].maxHeight, 4096u);
   EXPECT_EQ(caps[1].format, CodedFormat::kVp9);

@@ -4,8 +4,11 @@
 namespace vdec::testing {
 
 std::vector<codecs::CodecCapability> FakeDecoderBackend::capabilities() const {
-  return {{codecs::CodedFormat::kH264, {0x100, 0x101, 0x103}, {0x100, 0x10E}},
-          {codecs::CodedFormat::kVp9, {0x400}, {}}};
+  using P = codecs::CodecProfile;
+  using L = codecs::CodecLevel;
+  return {{codecs::CodedFormat::kH264, {P::kH264Baseline, P::kH264Main, P::kH264High},
+           {L::kH264_1_0, L::kH264_5_1}},
+          {codecs::CodedFormat::kVp9, {P::kVp9Profile0}, {}}};
 }
 
 std::vector<buffers::PixelFormat> FakeDecoderBackend::outputFormats() const {

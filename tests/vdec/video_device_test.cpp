@@ -426,6 +426,9 @@ TEST_F(VideoDeviceTest, ControlsAnswerFromCapabilities) {
   auto q = readWire<w::virtio_video_query_control_resp>(done.at(0).response);
   EXPECT_EQ(q->num, 2u);
   EXPECT_EQ(done[0].response.size(), 16u + 8);
+  const auto respSize = sizeof(w::virtio_video_query_control_resp);
+  EXPECT_EQ(*readWire<uint32_t>(done[0].response, respSize), w::VIRTIO_VIDEO_LEVEL_H264_1_0);
+  EXPECT_EQ(*readWire<uint32_t>(done[0].response, respSize + 4), w::VIRTIO_VIDEO_LEVEL_H264_5_1);
 }
 
 TEST_F(VideoDeviceTest, ResetDropsEverything) {
