@@ -8,8 +8,7 @@
 #include <cstring>
 
 #include "buffers/guest_pages.h"
-#include "buffers/mapped_fd_memory.h"
-#include "buffers/va_dma_buf_resource.h"
+#include "buffers/resource_factory.h"
 #include "vdec/base/logging.h"
 #include "vdec/base/wire.h"
 #include "vdec/formats.h"
@@ -176,12 +175,10 @@ void Stream::resourceCreate(uint64_t tag, const ResourceCreateCmd& cmd) {
     if (auto overlap = findOverlap(ranges)) {
       return respondError(tag, {ErrorCode::kInvalidParameter, *overlap}, type);
     }
-    auto pages = buffers::GuestPages::create(device_.memory_, ranges,
-                                             device_.config_.maxResourceBytes);
+    auto pages = buffers::makeGuestPagesResource(device_.memory_, std::move(ranges),
+                                                 device_.config_.maxResourceBytes);
     if (!pages) return respondError(tag, pages.error(), type);
-    // The wrapper lets a VA-API session import the pages as a udmabuf; transparent otherwise.
-    memory = buffers::DmaBufResource::forGuestPages(std::move(*pages), device_.memory_,
-                                                    std::move(ranges));
+    memory = std::move(*pages);
   } else {
     if (device_.resolver_ == nullptr) {
       return respondError(tag,
@@ -198,12 +195,10 @@ void Stream::resourceCreate(uint64_t tag, const ResourceCreateCmd& cmd) {
       logs::device().warn("stream {}: resource {}: {}", id_, cmd.resourceId, error.message);
       return respondError(tag, error, type);
     }
-    UniqueFd importFd = fd->duplicate();  // for a VA-API import of the same buffer
-    auto mapped = buffers::MappedFdMemory::create(std::move(*fd), cmd.planeOffsets[0],
-                                                  device_.config_.maxResourceBytes);
-    if (!mapped) return respondError(tag, mapped.error(), type);
-    memory = buffers::DmaBufResource::forObject(std::move(*mapped), std::move(importFd),
-                                                cmd.planeOffsets[0]);
+    auto object = buffers::makeObjectResource(std::move(*fd), cmd.planeOffsets[0],
+                                              device_.config_.maxResourceBytes);
+    if (!object) return respondError(tag, object.error(), type);
+    memory = std::move(*object);
   }
   logs::device().debug("stream {}: {} resource {}: {} bytes of {}", id_,
                        isInput ? "input" : "output", cmd.resourceId, memory->size(),
