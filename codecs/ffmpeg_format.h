@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Small libavcodec helpers shared by FfmpegBackend and FfmpegSession: codec ids, the output
+// Small libavcodec helpers shared by the backends and the decode pipeline: codec ids, the output
 // pixel format check and the exact picture geometry of a decoded frame.
 #pragma once
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// FramePool: the output resources lent to one FfmpegSession, and libavcodec's get_buffer2 that
+// FramePool: the output resources lent to one FfmpegEngine, and libavcodec's get_buffer2 that
 // decodes straight into them (direct rendering).
 #pragma once
 

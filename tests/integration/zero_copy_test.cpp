@@ -115,7 +115,7 @@ TEST(ZeroCopyBounceTest, CopyModeBounceCopiesWholeFrames) {
 
 // The harness gives each buffer back the moment it has read it (eager re-queue), while the
 // decoder may still hold it as a reference: every frame must still be exact. Run with the fewest
-// buffers that allow direct rendering (the device asks for 13 here: 1 reference + 7 reordering,
+// buffers that allow direct rendering (the device asks for 13 here: 2 references + 7 reordering,
 // the level's DPB size since the SPS has no bitstream_restriction, + 2 frame threads + 2), where
 // references come back most often.
 TEST(ZeroCopyReferenceTest, EagerRequeueKeepsEveryFrameExact) {
