@@ -54,8 +54,8 @@ SessionWorker::~SessionWorker() {
   {
     std::lock_guard lock(mutex_);
     stop_ = true;
+    pokeLocked();
   }
-  workCv_.notify_one();
   thread_.join();
   engine_->setWake(nullptr);
   // Our frames drop their buffers before the engine (and its decoder) goes.
@@ -67,26 +67,26 @@ SessionWorker::~SessionWorker() {
 void SessionWorker::wake() {
   if (std::this_thread::get_id() == thread_.get_id()) return;
   std::lock_guard lock(mutex_);
-  workCv_.notify_one();
+  pokeLocked();
 }
 
 void SessionWorker::decode(uint32_t inputId, uint64_t timestamp, std::vector<uint8_t> bytes) {
   std::lock_guard lock(mutex_);
   input_.push_back(QueuedInput{InputChunk{inputId, timestamp, std::move(bytes)}, false});
-  workCv_.notify_one();
+  pokeLocked();
 }
 
 void SessionWorker::queueOutput(OutputTarget target) {
   engine_->lend(std::move(target));
   std::lock_guard lock(mutex_);
-  workCv_.notify_one();
+  pokeLocked();
 }
 
 void SessionWorker::setOutputLayout(const buffers::FrameLayout& layout) {
   std::lock_guard lock(mutex_);
   layout_ = layout;
   layoutChanged_ = true;
-  workCv_.notify_one();
+  pokeLocked();
 }
 
 void SessionWorker::setGuestBufferCount(uint32_t count) {
@@ -98,13 +98,13 @@ void SessionWorker::clearOutput() {
   ClearedTargets cleared = engine_->clear();
   std::lock_guard lock(mutex_);
   pendingClears_.push_back(std::move(cleared));
-  workCv_.notify_one();
+  pokeLocked();
 }
 
 void SessionWorker::flush() {
   std::lock_guard lock(mutex_);
   input_.push_back(QueuedInput{{}, true});
-  workCv_.notify_one();
+  pokeLocked();
 }
 
 void SessionWorker::reset() {
@@ -114,7 +114,7 @@ void SessionWorker::reset() {
   }
   input_.clear();
   ++pendingResets_;
-  workCv_.notify_one();
+  pokeLocked();
 }
 
 std::vector<DecoderEvent> SessionWorker::takeEvents() {
@@ -129,6 +129,13 @@ void SessionWorker::postLocked(Event&& event) {
   notifyPending_ = true;
 }
 
+// Wakes the session thread (mutex held). The count makes a wake-up that came while a step ran
+// without the mutex count: the thread only sleeps if nothing poked it since the step began.
+void SessionWorker::pokeLocked() {
+  ++pokes_;
+  workCv_.notify_one();
+}
+
 void SessionWorker::run() {
   std::unique_lock lock(mutex_);
   while (!stop_) {
@@ -139,12 +146,14 @@ void SessionWorker::run() {
       lock.lock();
       continue;
     }
+    const uint64_t seen = pokes_;
     // A step may post events and still report no progress: they are notified first.
     if (step(lock) || notifyPending_) continue;
+    const auto poked = [this, seen] { return stop_ || pokes_ != seen; };
     if (wakeAt_) {
-      workCv_.wait_until(lock, *wakeAt_);
+      workCv_.wait_until(lock, *wakeAt_, poked);
     } else {
-      workCv_.wait(lock);
+      workCv_.wait(lock, poked);
     }
   }
 }

@@ -117,6 +117,7 @@ class SessionWorker final : public DecoderSession {
   template <typename Event>
   void postLocked(Event&& event);
   void wake();
+  void pokeLocked();
 
   const CodedFormat format_;
   const SessionOptions options_;
@@ -149,6 +150,7 @@ class SessionWorker final : public DecoderSession {
   std::vector<uint32_t> cancelledInputs_;
   std::optional<std::chrono::steady_clock::time_point> wakeAt_;
   bool stop_ = false;
+  uint64_t pokes_ = 0;  // wake-ups given (pokeLocked)
   bool notifyPending_ = false;
   std::vector<DecoderEvent> events_;
 
