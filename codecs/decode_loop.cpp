@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "codecs/decode_loop.h"
 
+#include <algorithm>
+
 #include "codecs/ffmpeg_format.h"
 #include "vdec/base/logging.h"
 
@@ -105,17 +107,22 @@ void DecodeLoop::log(ParsedPacket sent) {
   if (sent.keyFrame) {
     log_.clear();
     logBytes_ = 0;
+    logPixels_ = 0;
     logValid_ = true;
   }
   if (!logValid_) return;
   const auto size = static_cast<size_t>(sent.packet->size);
-  if (log_.size() >= kMaxLogPackets || logBytes_ + size > kMaxLogBytes) {
+  const auto pixels = static_cast<uint64_t>(std::max(context_.coded_width, 16)) *
+                      static_cast<uint64_t>(std::max(context_.coded_height, 16));
+  if (logBytes_ + size > kMaxLogBytes || logPixels_ + pixels > kMaxLogPixels) {
     log_.clear();
     logBytes_ = 0;
+    logPixels_ = 0;
     logValid_ = false;  // until the next key frame
     return;
   }
   logBytes_ += size;
+  logPixels_ += pixels;
   log_.push_back(std::move(sent.packet));
 }
 
@@ -139,6 +146,7 @@ void DecodeLoop::reset() {
   replay_.clear();
   log_.clear();
   logBytes_ = 0;
+  logPixels_ = 0;
   logValid_ = false;
   replayPending_ = false;
   avcodec_flush_buffers(&context_);

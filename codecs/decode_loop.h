@@ -62,9 +62,10 @@ class DecodeLoop {
   // A drain now could be undone by replaying the log.
   bool canReplay() const { return logValid_; }
 
-  // Bounds of the replay log.
-  static constexpr size_t kMaxLogPackets = 512;
+  // Bounds of the replay log: its memory, and what replaying it costs (pixels to decode again:
+  // 2^30 is ~500 pictures at 1080p, ~42000 at 176x144).
   static constexpr size_t kMaxLogBytes = size_t{48} << 20;
+  static constexpr uint64_t kMaxLogPixels = uint64_t{1} << 30;
 
  private:
   enum class DrainState { kNone, kSendNull, kReceiving, kDone };
@@ -86,6 +87,7 @@ class DecodeLoop {
   bool replayPending_ = false;  // a drain flushed the decoder; the log goes in before new packets
   std::deque<AvPacketPtr> log_;  // packets sent since the last key frame
   size_t logBytes_ = 0;
+  uint64_t logPixels_ = 0;
   bool logValid_ = false;  // log_ starts at a key frame and fits its bounds
 };
 

@@ -6,6 +6,7 @@
 // guest set CAPTURE up, and lets held pictures out after a short idle period without a drain.
 // The frame count does not depend on timing: the device's idle flush (~150 ms) is well inside
 // the client's 0.5 s.
+#include <algorithm>
 #include <regex>
 
 #include <gtest/gtest.h>
@@ -128,27 +129,25 @@ TEST_P(V4l2CtlGeneratedClipTest, EveryFrameMatchesHostFfmpeg) {
 INSTANTIATE_TEST_SUITE_P(
     Clips, V4l2CtlGeneratedClipTest,
     ::testing::Values("h264_baseline_66x34", "h264_tiny_16x16", "h264_high_bpyramid_176x144",
-                      "h264_interlaced_tff_128x96", "h264_resolution_change_96x64_to_66x34",
+                      "h264_interlaced_tff_128x96",
                       "hevc_main_66x34", "hevc_bframes_176x144", "vp8_66x34_altref",
                       "vp9_66x34_altref", "vp9_tiny_16x16"),
     [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
-// --- Every vector of ../shared/conformance ---
-
-TEST(V4l2CtlConformanceTest, WholeManifestEveryFrameBitExact) {
-  VDEC_SKIP_WITHOUT_CONFORMANCE();
-  DaemonProcess daemon;
-  auto result = runHarness(
-      daemon.socketPath(),
-      {"conformance", conformanceFile("manifest.tsv"), "--client", "v4l2-ctl", "--memory", "sg"},
-      1800);
-  EXPECT_EQ(result.exitCode, 0) << result.output;
-  std::smatch match;
-  const std::regex summary("([0-9]+) passed, ([0-9]+) failed");
-  ASSERT_TRUE(std::regex_search(result.output, match, summary)) << result.output;
-  EXPECT_EQ(match[2], "0") << result.output;
-  EXPECT_GE(std::stoi(match[1]), 149) << result.output;
-  EXPECT_TRUE(daemon.running());
+// A mid-stream resolution change: v4l2-ctl reallocates CAPTURE only after a LAST buffer, and the
+// ARCVM guest driver never produces one for a resolution change (guest-driver.md §8), so the
+// client gets the pictures before the change, bit-exact, and no more. (The whole manifest in this
+// mode, with the same rule for its two resolution-change vectors: host_ffmpeg_compare_test.cpp.)
+TEST(V4l2CtlResolutionChangeTest, PicturesBeforeTheChangeArriveBitExact) {
+  const ClipSpec& spec = standardClip("h264_resolution_change_96x64_to_66x34");
+  VDEC_GENERATE_OR_SKIP(clip, spec);
+  std::vector<std::string> md5s;
+  auto result = decodeAsV4l2Ctl(clip->path, {"--memory", "sg"}, md5s);
+  ASSERT_EQ(result.exitCode, 0) << spec.note << "\n" << result.output;
+  ASSERT_FALSE(md5s.empty()) << result.output;
+  ASSERT_LT(md5s.size(), clip->frameMd5s.size()) << result.output;
+  EXPECT_TRUE(std::equal(md5s.begin(), md5s.end(), clip->frameMd5s.begin()))
+      << spec.note << "\n" << result.output;
 }
 
 }  // namespace
