@@ -2,7 +2,6 @@
 #include "vdec/stream.h"
 
 #include <sys/eventfd.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -13,7 +12,6 @@
 #include "vdec/base/wire.h"
 #include "vdec/formats.h"
 #include "vdec/response.h"
-#include "vdec/video_device.h"
 
 namespace vdec {
 namespace w = wire;
@@ -47,9 +45,9 @@ std::optional<std::string> findOverlap(std::vector<buffers::GuestRange> ranges) 
 
 }  // namespace
 
-Stream::Stream(VideoDevice& device, uint32_t id, const StreamCreateCmd& create,
+Stream::Stream(const StreamContext& context, uint32_t id, const StreamCreateCmd& create,
                codecs::CodedFormat format)
-    : device_(device),
+    : ctx_(context),
       id_(id),
       codedFormat_(format),
       inputMemory_(create.inputMemory),
@@ -74,13 +72,13 @@ Stream::~Stream() {
 }
 
 void Stream::respond(uint64_t tag, std::vector<std::byte> response) {
-  device_.complete(tag, std::move(response));
+  ctx_.complete(tag, std::move(response));
 }
 
 void Stream::respondError(uint64_t tag, const Error& error, uint32_t commandType) {
   logs::device().debug("stream {}: {} failed: {} ({})", id_, commandName(commandType),
                        error.message, errorCodeName(error.code));
-  ++device_.statistics_.errorResponses;
+  ++ctx_.statistics.errorResponses;
   respond(tag, errorResponse(error.code, id_));
 }
 
@@ -108,7 +106,7 @@ void Stream::recomputeOutputParams() {
   outParams_.frame_width = layout_.width;
   outParams_.frame_height = layout_.height;
   outParams_.min_buffers = streamFormat_ ? std::clamp(streamFormat_->minBuffers, 1u, kMaxBuffers)
-                                         : device_.config_.openTimeMinBuffers;
+                                         : ctx_.config.openTimeMinBuffers;
   outParams_.max_buffers = kMaxBuffers;
   outParams_.crop = {layout_.visible.left, layout_.visible.top, layout_.visible.width,
                      layout_.visible.height};
@@ -152,7 +150,7 @@ void Stream::resourceCreate(uint64_t tag, const ResourceCreateCmd& cmd) {
   const auto type = w::VIRTIO_VIDEO_CMD_RESOURCE_CREATE;
   const bool isInput = cmd.queue == QueueType::kInput;
   const bool exists = isInput ? inputs_.count(cmd.resourceId) : outputs_.count(cmd.resourceId);
-  if (!exists && inputs_.size() + outputs_.size() >= device_.config_.maxResourcesPerStream) {
+  if (!exists && inputs_.size() + outputs_.size() >= ctx_.config.maxResourcesPerStream) {
     return respondError(tag, {ErrorCode::kOutOfMemory, "too many resources"}, type);
   }
   const MemoryType memoryType = isInput ? inputMemory_ : outputMemory_;
@@ -175,12 +173,12 @@ void Stream::resourceCreate(uint64_t tag, const ResourceCreateCmd& cmd) {
     if (auto overlap = findOverlap(ranges)) {
       return respondError(tag, {ErrorCode::kInvalidParameter, *overlap}, type);
     }
-    auto pages = buffers::makeGuestPagesResource(device_.memory_, std::move(ranges),
-                                                 device_.config_.maxResourceBytes);
+    auto pages = buffers::makeGuestPagesResource(ctx_.memory, std::move(ranges),
+                                                 ctx_.config.maxResourceBytes);
     if (!pages) return respondError(tag, pages.error(), type);
     memory = std::move(*pages);
   } else {
-    if (device_.resolver_ == nullptr) {
+    if (ctx_.resolver == nullptr) {
       return respondError(tag,
                           {ErrorCode::kInvalidOperation,
                            "virtio objects need a front-end with SHARED_OBJECT support"},
@@ -188,7 +186,7 @@ void Stream::resourceCreate(uint64_t tag, const ResourceCreateCmd& cmd) {
     }
     buffers::Uuid uuid;
     std::memcpy(uuid.data(), cmd.entries.front().data(), uuid.size());
-    auto fd = device_.resolver_->lookup(uuid);
+    auto fd = ctx_.resolver->lookup(uuid);
     if (!fd) {
       Error error = fd.error();
       if (error.code == ErrorCode::kUnsupported) error.code = ErrorCode::kInvalidOperation;
@@ -196,7 +194,7 @@ void Stream::resourceCreate(uint64_t tag, const ResourceCreateCmd& cmd) {
       return respondError(tag, error, type);
     }
     auto object = buffers::makeObjectResource(std::move(*fd), cmd.planeOffsets[0],
-                                              device_.config_.maxResourceBytes);
+                                              ctx_.config.maxResourceBytes);
     if (!object) return respondError(tag, object.error(), type);
     memory = std::move(*object);
   }
@@ -225,17 +223,12 @@ Status Stream::ensureSession() {
   if (session_) return okStatus();
   codecs::SessionOptions options;
   options.outputFormat = outputFormat_;
-  options.threads = device_.config_.decoderThreads;
-  options.forceBounce = device_.config_.forceBounce;
-  const int notifyFd = device_.notifyFd_;
-  options.notify = [notifyFd] {
-    uint64_t one = 1;
-    // A full counter still wakes the device; nothing to do on failure.
-    [[maybe_unused]] auto n = ::write(notifyFd, &one, sizeof(one));
-  };
-  VDEC_ASSIGN_OR_RETURN(session_, device_.backend_->createSession(codedFormat_, options));
+  options.threads = ctx_.config.decoderThreads;
+  options.forceBounce = ctx_.config.forceBounce;
+  options.notify = ctx_.wakeDevice;
+  VDEC_ASSIGN_OR_RETURN(session_, ctx_.backend.createSession(codedFormat_, options));
   logs::device().info("stream {}: {} decoder session started ({} backend)", id_,
-                      codecs::codedFormatName(codedFormat_), device_.backend_->name());
+                      codecs::codedFormatName(codedFormat_), ctx_.backend.name());
   return okStatus();
 }
 
@@ -250,7 +243,7 @@ void Stream::queueInput(uint64_t tag, const ResourceQueueCmd& cmd) {
                         type);
   }
   const uint32_t size = cmd.numDataSizes > 0 ? cmd.dataSizes[0] : 0;
-  if (size > it->second.memory->size() || size > device_.config_.maxBitstreamBytes) {
+  if (size > it->second.memory->size() || size > ctx_.config.maxBitstreamBytes) {
     return respondError(tag,
                         {ErrorCode::kInvalidParameter,
                          fmt::format("data size {} exceeds resource ({} bytes) or limit", size,
@@ -261,16 +254,16 @@ void Stream::queueInput(uint64_t tag, const ResourceQueueCmd& cmd) {
     // Nothing to decode (or the stream is dead): give the buffer straight back.
     return respond(tag, resourceQueueResponse(id_, cmd.timestamp, 0, 0));
   }
-  if (pendingInputBytes_ + size > device_.config_.maxPendingInputBytes) {
+  if (pendingInputBytes_ + size > ctx_.config.maxPendingInputBytes) {
     return respondError(tag,
                         {ErrorCode::kOutOfMemory,
                          fmt::format("{} bytes of input already waiting (limit {})",
-                                     pendingInputBytes_, device_.config_.maxPendingInputBytes)},
+                                     pendingInputBytes_, ctx_.config.maxPendingInputBytes)},
                         type);
   }
   if (auto status = ensureSession(); !status) {
     failed_ = true;
-    device_.queueEvent(w::VIRTIO_VIDEO_EVENT_ERROR, id_);
+    ctx_.queueEvent(w::VIRTIO_VIDEO_EVENT_ERROR, id_);
     return respondError(tag, status.error(), type);
   }
   // Copy once, then decode the copy: the guest may rewrite its buffer at any time.
@@ -463,7 +456,7 @@ void Stream::setParams(uint64_t tag, const SetParamsCmd& cmd) {
       inParams_.crop = {0, 0, p.frame_width, p.frame_height};
     }
     const uint32_t planeSize = p.plane_formats[0].plane_size;
-    if (p.num_planes >= 1 && planeSize >= 4096 && planeSize <= device_.config_.maxBitstreamBytes) {
+    if (p.num_planes >= 1 && planeSize >= 4096 && planeSize <= ctx_.config.maxBitstreamBytes) {
       inParams_.plane_formats[0].plane_size = planeSize;
     }
     if (memory) inputMemory_ = *memory;
@@ -495,7 +488,7 @@ std::optional<uint32_t> Stream::statisticsControl(uint32_t control) const {
 void Stream::getControl(uint64_t tag, const GetControlCmd& cmd) {
   const auto type = w::VIRTIO_VIDEO_CMD_GET_CONTROL;
   std::optional<uint32_t> value = statisticsControl(cmd.control);
-  for (const auto& codec : device_.backend_->capabilities()) {
+  for (const auto& codec : ctx_.backend.capabilities()) {
     if (codec.format != codedFormat_) continue;
     if (cmd.control == w::VIRTIO_VIDEO_CONTROL_PROFILE && !codec.profiles.empty()) {
       value = virtioFromProfile(codec.profiles.front());
@@ -524,7 +517,7 @@ void Stream::onFormatChanged(const codecs::StreamFormat& format) {
   logs::device().info("stream {}: resolution {}x{} (visible {}x{}), needs {} output buffers", id_,
                       format.codedWidth, format.codedHeight, format.visible.width,
                       format.visible.height, outParams_.min_buffers);
-  device_.queueEvent(w::VIRTIO_VIDEO_EVENT_DECODER_RESOLUTION_CHANGED, id_);
+  ctx_.queueEvent(w::VIRTIO_VIDEO_EVENT_DECODER_RESOLUTION_CHANGED, id_);
 }
 
 void Stream::onPicture(const codecs::PictureReady& picture) {
@@ -545,8 +538,8 @@ void Stream::onPicture(const codecs::PictureReady& picture) {
     } else {
       ++statistics_.bounceFrames;
     }
-    ++device_.statistics_.frames;
-    device_.statistics_.bytesCopied += picture.bytesCopied;
+    ++ctx_.statistics.frames;
+    ctx_.statistics.bytesCopied += picture.bytesCopied;
   }
   SPDLOG_LOGGER_TRACE(&logs::device(), "stream {}: picture in resource {} ts={} flags={:#x}", id_,
                       picture.resourceId, picture.timestamp, flags);
@@ -587,7 +580,7 @@ void Stream::processSessionEvents() {
           } else if constexpr (std::is_same_v<T, codecs::StreamError>) {
             logs::device().error("stream {}: decoding failed: {}", id_, e.message);
             failed_ = true;
-            device_.queueEvent(w::VIRTIO_VIDEO_EVENT_ERROR, id_);
+            ctx_.queueEvent(w::VIRTIO_VIDEO_EVENT_ERROR, id_);
           }
         },
         event);

@@ -13,10 +13,9 @@
 #include "codecs/decoder_session.h"
 #include "vdec/command.h"
 #include "vdec/protocol/virtio_video.h"
+#include "vdec/stream_context.h"
 
 namespace vdec {
-
-class VideoDevice;
 
 // Lifecycle (guest view):
 //   STREAM_CREATE -> SET/GET_PARAMS_EXT -> RESOURCE_CREATE(INPUT) -> RESOURCE_QUEUE(INPUT)...
@@ -27,7 +26,8 @@ class VideoDevice;
 // Memory rule: a resource's memory is written only while a RESOURCE_QUEUE for it is pending.
 class Stream {
  public:
-  Stream(VideoDevice& device, uint32_t id, const StreamCreateCmd& create,
+  // `context` must outlive the stream (the device owns both).
+  Stream(const StreamContext& context, uint32_t id, const StreamCreateCmd& create,
          codecs::CodedFormat format);
   ~Stream();
   Stream(const Stream&) = delete;
@@ -93,7 +93,7 @@ class Stream {
   void respond(uint64_t tag, std::vector<std::byte> response);
   void respondError(uint64_t tag, const Error& error, uint32_t commandType);
 
-  VideoDevice& device_;
+  const StreamContext& ctx_;
   const uint32_t id_;
   codecs::CodedFormat codedFormat_;
   MemoryType inputMemory_;

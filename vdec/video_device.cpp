@@ -16,15 +16,38 @@
 namespace vdec {
 namespace w = wire;
 
-VideoDevice::VideoDevice(DeviceConfig config, std::shared_ptr<codecs::DecoderBackend> backend)
-    : config_(std::move(config)), backend_(std::move(backend)) {
-  notifyFd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  VDEC_CHECK(notifyFd_ >= 0);
+namespace {
+
+UniqueFd makeNotifyFd() {
+  UniqueFd fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  VDEC_CHECK(fd.isValid());
+  return fd;
 }
+
+}  // namespace
+
+VideoDevice::VideoDevice(DeviceConfig config, std::shared_ptr<codecs::DecoderBackend> backend)
+    : config_(std::move(config)),
+      backend_(std::move(backend)),
+      notifyFd_(makeNotifyFd()),
+      streamContext_{
+          config_,
+          *backend_,
+          memory_,
+          resolver_,
+          statistics_,
+          [this](uint64_t tag, std::vector<std::byte> response) {
+            complete(tag, std::move(response));
+          },
+          [this](uint32_t type, uint32_t streamId) { queueEvent(type, streamId); },
+          [fd = notifyFd_.get()] {
+            uint64_t one = 1;
+            // A full counter still wakes the device; nothing to do on failure.
+            [[maybe_unused]] auto n = ::write(fd, &one, sizeof(one));
+          }} {}
 
 VideoDevice::~VideoDevice() {
   streams_.clear();  // joins every decoding thread before the eventfd they signal goes away
-  ::close(notifyFd_);
 }
 
 uint64_t VideoDevice::deviceFeatures() const {
@@ -50,7 +73,7 @@ void VideoDevice::setGuestMemory(std::shared_ptr<const buffers::GuestMemory> mem
 
 void VideoDevice::setObjectResolver(buffers::ObjectResolver* resolver) { resolver_ = resolver; }
 
-int VideoDevice::notifyFd() const { return notifyFd_; }
+int VideoDevice::notifyFd() const { return notifyFd_.get(); }
 
 void VideoDevice::complete(uint64_t tag, std::vector<std::byte> response) {
   auto capacity = capacities_.find(tag);
@@ -123,7 +146,7 @@ void VideoDevice::dispatch(uint64_t tag, std::span<const std::byte> request) {
     if (streams_.size() >= config_.maxStreams) return fail(ErrorCode::kOutOfMemory, "too many streams");
     auto format = codedFormatFromVirtio(create->codedFormat);
     if (!format) return fail(ErrorCode::kInvalidParameter, "unsupported coded format");
-    streams_[streamId] = std::make_unique<Stream>(*this, streamId, *create, *format);
+    streams_[streamId] = std::make_unique<Stream>(streamContext_, streamId, *create, *format);
     return complete(tag, okNoDataResponse(streamId));
   }
   auto it = streams_.find(streamId);
@@ -171,7 +194,7 @@ void VideoDevice::queryControl(uint64_t tag, uint32_t streamId, const QueryContr
 
 void VideoDevice::processBackendEvents() {
   uint64_t counter = 0;
-  [[maybe_unused]] auto n = ::read(notifyFd_, &counter, sizeof(counter));
+  [[maybe_unused]] auto n = ::read(notifyFd_.get(), &counter, sizeof(counter));
   for (auto& [id, stream] : streams_) stream->processSessionEvents();
 }
 

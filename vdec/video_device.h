@@ -13,8 +13,10 @@
 #include "buffers/guest_memory.h"
 #include "buffers/object_resolver.h"
 #include "codecs/decoder_backend.h"
+#include "vdec/base/unique_fd.h"
 #include "vdec/device_config.h"
 #include "vdec/protocol/virtio_video.h"
+#include "vdec/stream_context.h"
 
 namespace vdec {
 
@@ -65,15 +67,10 @@ class VideoDevice {
   void reset();
 
   // Statistics, summed over all streams since start.
-  struct Statistics {
-    uint64_t frames = 0;
-    uint64_t bytesCopied = 0;
-    uint64_t errorResponses = 0;
-  };
+  using Statistics = DeviceStatistics;
   const Statistics& statistics() const { return statistics_; }
 
  private:
-  friend class Stream;
   void complete(uint64_t tag, std::vector<std::byte> response);
   void queueEvent(uint32_t type, uint32_t streamId);
   void dispatch(uint64_t tag, std::span<const std::byte> request);
@@ -83,12 +80,15 @@ class VideoDevice {
   std::shared_ptr<codecs::DecoderBackend> backend_;
   std::shared_ptr<const buffers::GuestMemory> memory_;
   buffers::ObjectResolver* resolver_ = nullptr;
-  std::map<uint32_t, std::unique_ptr<Stream>> streams_;
+  // The eventfd the sessions signal (StreamContext::wakeDevice); declared before streams_ so
+  // that it outlives every session thread.
+  UniqueFd notifyFd_;
   std::vector<Completion> completions_;
   std::map<uint64_t, size_t> capacities_;  // guest response buffer size per pending tag
   std::deque<wire::virtio_video_event> events_;
-  int notifyFd_ = -1;  // eventfd the sessions' fds are forwarded to (owned, see .cpp)
   Statistics statistics_;
+  StreamContext streamContext_;  // refers to the members above
+  std::map<uint32_t, std::unique_ptr<Stream>> streams_;
 };
 
 }  // namespace vdec
