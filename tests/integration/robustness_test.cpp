@@ -64,6 +64,20 @@ TEST(RobustnessTest, FrontEndDisconnectingMidStreamLeavesTheDaemonServing) {
   EXPECT_TRUE(daemon.running());
 }
 
+// The daemon's stats once its fd and thread counts stayed the same for 100 ms (at most 5 s).
+ProcessStats settledStats(pid_t pid) {
+  ProcessStats last = readProcessStats(pid);
+  int stable = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (stable < 5 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const ProcessStats now = readProcessStats(pid);
+    stable = now.openFds == last.openFds && now.threads == last.threads ? stable + 1 : 0;
+    last = now;
+  }
+  return last;
+}
+
 // Kills the harness (the VMM) at random points mid-decode, 100 times. The daemon must keep
 // serving, and its fds, threads and memory must return to where they were.
 TEST(RobustnessTest, CrashLoopLeavesNoLeaks) {
@@ -71,8 +85,7 @@ TEST(RobustnessTest, CrashLoopLeavesNoLeaks) {
   DaemonProcess daemon;
   // Warm up (first decode loads codecs and grows the allocator), then take the baseline.
   ASSERT_EQ(decodeOnce(daemon).exitCode, 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  const ProcessStats baseline = readProcessStats(daemon.pid());
+  const ProcessStats baseline = settledStats(daemon.pid());
   ASSERT_GT(baseline.openFds, 0u);
 
   std::mt19937 random(1234);
@@ -96,8 +109,14 @@ TEST(RobustnessTest, CrashLoopLeavesNoLeaks) {
   // It still decodes correctly.
   auto result = decodeOnce(daemon, "object");
   ASSERT_EQ(result.exitCode, 0) << result.output;
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  const ProcessStats after = readProcessStats(daemon.pid());
+  // The stream's threads end as the daemon sees the disconnect: poll until they are back.
+  ProcessStats after = readProcessStats(daemon.pid());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while ((after.openFds != baseline.openFds || after.threads != baseline.threads) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    after = readProcessStats(daemon.pid());
+  }
   EXPECT_EQ(after.openFds, baseline.openFds);
   EXPECT_EQ(after.threads, baseline.threads);
 #if defined(__SANITIZE_ADDRESS__)
