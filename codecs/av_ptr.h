@@ -6,6 +6,7 @@
 
 extern "C" {
 #include <libavcodec/avcodec.h>
+#include <libavutil/buffer.h>
 #include <libavutil/frame.h>
 }
 
@@ -24,9 +25,19 @@ struct AvParserDeleter {
   void operator()(AVCodecParserContext* parser) const { av_parser_close(parser); }
 };
 
+struct AvBufferRefDeleter {
+  void operator()(AVBufferRef* ref) const { av_buffer_unref(&ref); }
+};
+// Uninit marks the pool for freeing; buffers still out keep it alive until they come back.
+struct AvBufferPoolDeleter {
+  void operator()(AVBufferPool* pool) const { av_buffer_pool_uninit(&pool); }
+};
+
 using AvCodecContextPtr = std::unique_ptr<AVCodecContext, AvCodecContextDeleter>;
 using AvFramePtr = std::unique_ptr<AVFrame, AvFrameDeleter>;
 using AvPacketPtr = std::unique_ptr<AVPacket, AvPacketDeleter>;
 using AvParserPtr = std::unique_ptr<AVCodecParserContext, AvParserDeleter>;
+using AvBufferRefPtr = std::unique_ptr<AVBufferRef, AvBufferRefDeleter>;
+using AvBufferPoolPtr = std::unique_ptr<AVBufferPool, AvBufferPoolDeleter>;
 
 }  // namespace vdec::codecs

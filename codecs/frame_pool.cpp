@@ -24,7 +24,7 @@ std::shared_ptr<FramePool> FramePool::create() {
   return std::shared_ptr<FramePool>(new FramePool());
 }
 
-FramePool::~FramePool() { av_buffer_pool_uninit(&chromaPool_); }
+FramePool::~FramePool() = default;
 
 void FramePool::attach(AVCodecContext& context) {
   context.opaque = this;
@@ -99,13 +99,13 @@ void FramePool::setLayout(const buffers::FrameLayout& layout, const DecoderAlign
   }
   relent_ = false;
   lastLend_ = now;
-  av_buffer_pool_uninit(&chromaPool_);
+  chromaPool_.reset();
   chromaStride_ = 0;
   chromaPlaneSize_ = 0;
   if (layout.format == buffers::PixelFormat::kNv12 && layoutFits_) {
     chromaStride_ = alignTo((alignment.alignedWidth + 1) / 2, alignment.lineAlign);
     chromaPlaneSize_ = chromaStride_ * ((alignment.alignedHeight + 1) / 2);
-    chromaPool_ = av_buffer_pool_init(2 * chromaPlaneSize_ + alignment.lineAlign, nullptr);
+    chromaPool_.reset(av_buffer_pool_init(2 * chromaPlaneSize_ + alignment.lineAlign, nullptr));
   }
 }
 
@@ -307,7 +307,7 @@ int FramePool::getBuffer(AVCodecContext* context, AVFrame* frame, int flags) {
   buffers::FrameLayout layout;
   size_t chromaStride = 0;
   size_t chromaPlaneSize = 0;
-  AVBufferRef* chroma = nullptr;
+  AvBufferRefPtr chroma;
   {
     std::unique_lock lock(mutex_);
     const bool fits = mode_ == Mode::kDirect && layout_ && layoutFits_ &&
@@ -326,7 +326,7 @@ int FramePool::getBuffer(AVCodecContext* context, AVFrame* frame, int flags) {
     // One free resource stays in reserve for host pictures and the end-of-stream buffer.
     Slot* slot = fits && freeCountLocked() >= 2 ? pickFreeLocked(true) : nullptr;
     if (slot != nullptr && layout_->format == buffers::PixelFormat::kNv12) {
-      chroma = chromaPool_ != nullptr ? av_buffer_pool_get(chromaPool_) : nullptr;
+      if (chromaPool_) chroma.reset(av_buffer_pool_get(chromaPool_.get()));
       if (chroma == nullptr) slot = nullptr;
     }
     if (slot == nullptr) {
@@ -348,16 +348,15 @@ int FramePool::getBuffer(AVCodecContext* context, AVFrame* frame, int flags) {
   auto* base = reinterpret_cast<uint8_t*>(mapping.data());
   frame->buf[0] = av_buffer_create(base, mapping.size(), &FramePool::releaseThunk, hold, 0);
   if (frame->buf[0] == nullptr) {
-    av_buffer_unref(&chroma);
     release(hold);  // frees the resource as if libavcodec had released it
     return AVERROR(ENOMEM);
   }
   frame->data[0] = base + layout.planes[0].offset;
   frame->linesize[0] = static_cast<int>(layout.planes[0].stride);
   if (layout.format == buffers::PixelFormat::kNv12) {
-    frame->buf[1] = chroma;
     frame->data[1] = chroma->data;
     frame->data[2] = chroma->data + chromaPlaneSize;
+    frame->buf[1] = chroma.release();  // the frame owns it now
     frame->linesize[1] = frame->linesize[2] = static_cast<int>(chromaStride);
   } else {
     // libavcodec's plane 1 is U: I420 keeps it in layout plane 1, YV12 in plane 2.

@@ -18,6 +18,7 @@
 
 #include "buffers/frame_layout.h"
 #include "buffers/output_path.h"
+#include "codecs/av_ptr.h"
 #include "codecs/decoder_session.h"
 #include "codecs/direct_layout.h"
 
@@ -164,7 +165,7 @@ class FramePool : public std::enable_shared_from_this<FramePool> {
   std::optional<buffers::FrameLayout> layout_;
   DecoderAlignment alignment_;
   bool layoutFits_ = false;
-  AVBufferPool* chromaPool_ = nullptr;  // NV12: the planar chroma libavcodec decodes into
+  AvBufferPoolPtr chromaPool_;  // NV12: the planar chroma libavcodec decodes into
   size_t chromaStride_ = 0;
   size_t chromaPlaneSize_ = 0;
   std::set<uint32_t> lentSinceLayout_;
