@@ -78,8 +78,13 @@ Result<CommandBody> parseResourceCreate(Bytes request, const CommandLimits& limi
   }
   ResourceCreateCmd out{queue, cmd.resource_id, cmd.num_planes, {}, static_cast<uint32_t>(totalEntries), {}};
   std::memcpy(out.planeOffsets.data(), cmd.plane_offsets, sizeof(cmd.plane_offsets));
-  out.entries.resize(trailing / 16);
-  std::memcpy(out.entries.data(), request.data() + kFixed, trailing);
+  out.guestRanges.reserve(trailing / 16);
+  for (size_t offset = kFixed; offset < request.size(); offset += 16) {
+    VDEC_ASSIGN_OR_RETURN(auto entry, readWire<w::virtio_video_mem_entry>(request, offset));
+    out.guestRanges.push_back({buffers::GuestAddress{entry.addr}, entry.length});
+  }
+  static_assert(sizeof(w::virtio_video_mem_entry) == 16);
+  std::memcpy(out.objectUuid.data(), request.data() + kFixed, out.objectUuid.size());
   return out;
 }
 

@@ -10,6 +10,8 @@
 #include <variant>
 #include <vector>
 
+#include "buffers/guest_pages.h"
+#include "buffers/object_resolver.h"
 #include "vdec/base/result.h"
 #include "vdec/protocol/virtio_video.h"
 
@@ -33,9 +35,11 @@ struct ResourceCreateCmd {
   uint32_t numPlanes;
   std::array<uint32_t, wire::VIRTIO_VIDEO_MAX_PLANES> planeOffsets;
   uint32_t totalEntries;  // sum of num_entries over the planes
-  // The 16-byte entries after the fixed part: mem entries or one object entry, depending on the
-  // queue's memory type, which only the stream knows.
-  std::vector<std::array<std::byte, 16>> entries;
+  // The 16-byte entries after the fixed part, decoded both ways because only the stream knows
+  // the queue's memory type: every entry as a virtio_video_mem_entry (guest pages), and the
+  // first one as a virtio_video_object_entry's UUID (virtio objects). At least one entry.
+  std::vector<buffers::GuestRange> guestRanges;
+  buffers::Uuid objectUuid{};
 };
 struct ResourceQueueCmd {
   QueueType queue;

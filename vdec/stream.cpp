@@ -156,20 +156,14 @@ void Stream::resourceCreate(uint64_t tag, const ResourceCreateCmd& cmd) {
   const MemoryType memoryType = isInput ? inputMemory_ : outputMemory_;
   std::shared_ptr<buffers::ResourceMemory> memory;
   if (memoryType == MemoryType::kGuestPages) {
-    if (cmd.entries.size() != cmd.totalEntries || cmd.totalEntries == 0) {
+    if (cmd.guestRanges.size() != cmd.totalEntries || cmd.totalEntries == 0) {
       return respondError(tag,
                           {ErrorCode::kInvalidParameter,
-                           fmt::format("{} entries sent, num_entries sum {}", cmd.entries.size(),
+                           fmt::format("{} entries sent, num_entries sum {}", cmd.guestRanges.size(),
                                        cmd.totalEntries)},
                           type);
     }
-    std::vector<buffers::GuestRange> ranges;
-    ranges.reserve(cmd.entries.size());
-    for (const auto& raw : cmd.entries) {
-      w::virtio_video_mem_entry entry;
-      std::memcpy(&entry, raw.data(), sizeof(entry));
-      ranges.push_back({buffers::GuestAddress{entry.addr}, entry.length});
-    }
+    std::vector<buffers::GuestRange> ranges = cmd.guestRanges;
     if (auto overlap = findOverlap(ranges)) {
       return respondError(tag, {ErrorCode::kInvalidParameter, *overlap}, type);
     }
@@ -184,9 +178,7 @@ void Stream::resourceCreate(uint64_t tag, const ResourceCreateCmd& cmd) {
                            "virtio objects need a front-end with SHARED_OBJECT support"},
                           type);
     }
-    buffers::Uuid uuid;
-    std::memcpy(uuid.data(), cmd.entries.front().data(), uuid.size());
-    auto fd = ctx_.resolver->lookup(uuid);
+    auto fd = ctx_.resolver->lookup(cmd.objectUuid);
     if (!fd) {
       Error error = fd.error();
       if (error.code == ErrorCode::kUnsupported) error.code = ErrorCode::kInvalidOperation;

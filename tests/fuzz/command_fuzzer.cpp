@@ -58,7 +58,7 @@ void parserMode(std::span<const uint8_t> data) {
   VDEC_FUZZ_ASSERT(data.size() >= sizeof(header));
   VDEC_FUZZ_ASSERT(command->type == header.type && command->streamId == header.stream_id);
   if (auto* create = std::get_if<ResourceCreateCmd>(&command->body)) {
-    VDEC_FUZZ_ASSERT(create->entries.size() * 16 + sizeof(w::virtio_video_resource_create) ==
+    VDEC_FUZZ_ASSERT(create->guestRanges.size() * 16 + sizeof(w::virtio_video_resource_create) ==
                      data.size());
     VDEC_FUZZ_ASSERT(create->numPlanes >= 1 && create->numPlanes <= w::VIRTIO_VIDEO_MAX_PLANES);
   }

@@ -156,7 +156,27 @@ TEST(CommandTest, ResourceCreateWithEntries) {
   const auto& cmd = std::get<ResourceCreateCmd>(parsed->body);
   EXPECT_EQ(cmd.resourceId, 7u);
   EXPECT_EQ(cmd.totalEntries, 2u);
-  EXPECT_EQ(cmd.entries.size(), 2u);
+  EXPECT_EQ(cmd.guestRanges.size(), 2u);
+}
+
+TEST(CommandTest, ResourceCreateEntriesAreDecodedByTheParser) {
+  auto bytes = bytesOf(resourceCreate(1, 2));
+  const size_t fixed = bytes.size();
+  w::virtio_video_mem_entry first{0x1000, 0x2000, {}};
+  w::virtio_video_mem_entry second{0xffff'ffff'ffff'f000ull, 0xffff'ffff, {}};  // wraps: kept as sent
+  bytes.resize(fixed + 32);
+  std::memcpy(bytes.data() + fixed, &first, 16);
+  std::memcpy(bytes.data() + fixed + 16, &second, 16);
+  auto parsed = parseCommand(bytes, {});
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+  const auto& cmd = std::get<ResourceCreateCmd>(parsed->body);
+  ASSERT_EQ(cmd.guestRanges.size(), 2u);
+  EXPECT_EQ(cmd.guestRanges[0].address.value, 0x1000u);
+  EXPECT_EQ(cmd.guestRanges[0].length, 0x2000u);
+  EXPECT_EQ(cmd.guestRanges[1].address.value, 0xffff'ffff'ffff'f000ull);
+  EXPECT_EQ(cmd.guestRanges[1].length, 0xffff'ffffu);
+  // The same first 16 bytes, read as an object entry.
+  EXPECT_EQ(std::memcmp(cmd.objectUuid.data(), bytes.data() + fixed, 16), 0);
 }
 
 TEST(CommandTest, ResourceCreateRejectsBadShapes) {
