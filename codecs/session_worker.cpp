@@ -397,7 +397,8 @@ void SessionWorker::postConsumedLocked() {
 
 // Takes the next queued input (mutex held); false when there is none.
 bool SessionWorker::takeInput() {
-  if (input_.empty()) return false;
+  // A reset asked for while a step ran: it goes first (it must not cancel later input).
+  if (input_.empty() || pendingResets_ > 0) return false;
   QueuedInput input = std::move(input_.front());
   input_.pop_front();
   idleSince_.reset();

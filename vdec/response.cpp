@@ -24,6 +24,30 @@ std::vector<std::byte> errorResponse(ErrorCode code, uint32_t streamId) {
   return toBytes(w::virtio_video_cmd_hdr{responseTypeFor(code), streamId});
 }
 
+std::vector<std::byte> errorResponseFor(uint32_t commandType, ErrorCode code, uint32_t streamId) {
+  std::vector<std::byte> response = errorResponse(code, streamId);
+  switch (commandType) {
+    case w::VIRTIO_VIDEO_CMD_RESOURCE_QUEUE: {
+      w::virtio_video_resource_queue_resp resp{};
+      resp.hdr = {responseTypeFor(code), streamId};
+      resp.flags = w::VIRTIO_VIDEO_BUFFER_FLAG_ERR;
+      return toBytes(resp);
+    }
+    case w::VIRTIO_VIDEO_CMD_GET_PARAMS:
+      response.resize(sizeof(w::virtio_video_get_params_resp));
+      break;
+    case w::VIRTIO_VIDEO_CMD_GET_PARAMS_EXT:
+      response.resize(sizeof(w::virtio_video_get_params_ext_resp));
+      break;
+    case w::VIRTIO_VIDEO_CMD_GET_CONTROL:
+      response.resize(sizeof(w::virtio_video_get_control_resp));
+      break;
+    default:
+      break;
+  }
+  return response;
+}
+
 std::vector<std::byte> okNoDataResponse(uint32_t streamId) {
   return toBytes(w::virtio_video_cmd_hdr{w::VIRTIO_VIDEO_RESP_OK_NODATA, streamId});
 }

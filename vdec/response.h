@@ -12,6 +12,12 @@ namespace vdec {
 
 uint32_t responseTypeFor(ErrorCode code);
 std::vector<std::byte> errorResponse(ErrorCode code, uint32_t streamId);
+// The error reply to a command of `commandType`, as long as that command's success reply: the
+// guest driver never checks the response type and reads the whole reply (guest-driver.md §7,
+// §9 item 9). RESOURCE_QUEUE gets its 24 bytes with flags = ERR (a failed buffer must never read
+// as a frame); GET_PARAMS(_EXT), GET_CONTROL and QUERY_CONTROL are padded with zeros; others are
+// the bare header.
+std::vector<std::byte> errorResponseFor(uint32_t commandType, ErrorCode code, uint32_t streamId);
 std::vector<std::byte> okNoDataResponse(uint32_t streamId);
 std::vector<std::byte> resourceQueueResponse(uint32_t streamId, uint64_t timestamp, uint32_t flags,
                                              uint32_t size);

@@ -75,11 +75,18 @@ void Stream::respond(uint64_t tag, std::vector<std::byte> response) {
   ctx_.complete(tag, std::move(response));
 }
 
+// Guest-triggerable: logged at info level, one line per command and error per stream and
+// second, with the count of those folded in.
 void Stream::respondError(uint64_t tag, const Error& error, uint32_t commandType) {
-  logs::device().debug("stream {}: {} failed: {} ({})", id_, commandName(commandType),
-                       error.message, errorCodeName(error.code));
+  const std::string cause =
+      fmt::format("{} {}", commandName(commandType), errorCodeName(error.code));
+  if (auto count = logLimiter_.admit(cause)) {
+    logs::device().info("stream {}: {} failed: {} ({}){}", id_, commandName(commandType),
+                        error.message, errorCodeName(error.code),
+                        *count > 1 ? fmt::format(" [{} times in the last second]", *count) : "");
+  }
   ++ctx_.statistics.errorResponses;
-  respond(tag, errorResponse(error.code, id_));
+  respond(tag, errorResponseFor(commandType, error.code, id_));
 }
 
 // Output params follow the stream format once known, the input frame size before that.
@@ -369,6 +376,7 @@ void Stream::clear(uint64_t tag, QueueType queue, bool destroy) {
     return respondError(tag, {ErrorCode::kInvalidOperation, "input clear already pending"},
                         w::VIRTIO_VIDEO_CMD_QUEUE_CLEAR);
   }
+  clearInputBoundary_ = nextInputSeq_;
   if (!session_) {
     onResetDone();
     return respond(tag, okNoDataResponse(id_));
@@ -377,15 +385,20 @@ void Stream::clear(uint64_t tag, QueueType queue, bool destroy) {
   session_->reset();
 }
 
+// The reset dropped the copies of every input queued before the clear: they go back with ERR and
+// stop counting. Inputs queued after it are still decoded and answered as usual.
 void Stream::onResetDone() {
-  for (auto& [seq, pending] : pendingInputs_) {
-    if (pending.answered) continue;
-    respond(pending.tag,
-            resourceQueueResponse(id_, pending.timestamp, w::VIRTIO_VIDEO_BUFFER_FLAG_ERR, 0));
-    if (auto it = inputs_.find(pending.resourceId); it != inputs_.end()) it->second.queued = false;
+  for (auto it = pendingInputs_.begin();
+       it != pendingInputs_.end() && it->first < clearInputBoundary_;) {
+    PendingInput& pending = it->second;
+    if (!pending.answered) {
+      respond(pending.tag,
+              resourceQueueResponse(id_, pending.timestamp, w::VIRTIO_VIDEO_BUFFER_FLAG_ERR, 0));
+      if (auto in = inputs_.find(pending.resourceId); in != inputs_.end()) in->second.queued = false;
+    }
+    pendingInputBytes_ -= pending.bytes;
+    it = pendingInputs_.erase(it);
   }
-  pendingInputs_.clear();
-  pendingInputBytes_ = 0;  // the reset dropped every copy
   if (drainTag_) {
     respond(*drainTag_, errorResponse(ErrorCode::kInvalidOperation, id_));
     drainTag_.reset();

@@ -11,6 +11,7 @@
 #include "buffers/resource_memory.h"
 #include "codecs/coded_format.h"
 #include "codecs/decoder_session.h"
+#include "vdec/base/log_limiter.h"
 #include "vdec/command.h"
 #include "vdec/protocol/virtio_video.h"
 #include "vdec/stream_context.h"
@@ -114,6 +115,10 @@ class Stream {
   uint64_t pendingInputBytes_ = 0;  // sum of PendingInput::bytes
   std::optional<uint64_t> drainTag_;
   std::optional<uint64_t> clearInputTag_;
+  // Inputs numbered below this were queued before the pending QUEUE_CLEAR(INPUT): the reset
+  // cancels them; later ones are still decoded (and stay counted).
+  uint32_t clearInputBoundary_ = 0;
+  LogLimiter logLimiter_;  // guest-triggered error lines
   std::optional<uint64_t> clearOutputTag_;  // QUEUE_CLEAR / DESTROY_ALL(OUTPUT) in progress
   bool clearOutputDestroys_ = false;        // ... and it is a DESTROY_ALL
   bool failed_ = false;  // an EVENT_ERROR was sent; the stream decodes nothing more

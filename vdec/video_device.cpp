@@ -123,7 +123,7 @@ void VideoDevice::dispatch(uint64_t tag, std::span<const std::byte> request) {
     logs::device().debug("bad command {:#x} ({} bytes): {}", header.type, request.size(),
                          command.error().message);
     ++statistics_.errorResponses;
-    return complete(tag, errorResponse(command.error().code, header.stream_id));
+    return complete(tag, errorResponseFor(header.type, command.error().code, header.stream_id));
   }
   SPDLOG_LOGGER_DEBUG(&logs::device(), "stream {}: {}", command->streamId,
                       commandName(command->type));
@@ -131,7 +131,7 @@ void VideoDevice::dispatch(uint64_t tag, std::span<const std::byte> request) {
   auto fail = [&](ErrorCode code, const char* why) {
     logs::device().debug("stream {}: {}: {}", streamId, commandName(command->type), why);
     ++statistics_.errorResponses;
-    complete(tag, errorResponse(code, streamId));
+    complete(tag, errorResponseFor(command->type, code, streamId));
   };
 
   if (auto* query = std::get_if<QueryCapabilityCmd>(&command->body)) {

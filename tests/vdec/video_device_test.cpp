@@ -350,6 +350,55 @@ TEST_F(VideoDeviceTest, QueueClearOutputReturnsBuffersBeforeTheReply) {
   EXPECT_TRUE(send(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, 1, 0, 0)).empty());
 }
 
+// The guest driver reads a failed RESOURCE_QUEUE's whole reply: flags must say ERR.
+TEST_F(VideoDeviceTest, FailedResourceQueueRepliesInFullWithErr) {
+  startStream();
+  for (const auto& request : {resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, 77, 5, 0),
+                              resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 100, 5, 1u << 30)}) {
+    auto done = send(request);
+    ASSERT_EQ(done.size(), 1u);
+    ASSERT_EQ(done[0].response.size(), sizeof(w::virtio_video_resource_queue_resp));
+    auto resp = readWire<w::virtio_video_resource_queue_resp>(done[0].response);
+    EXPECT_NE(resp->hdr.type, w::VIRTIO_VIDEO_RESP_OK_RESOURCE_QUEUE);
+    EXPECT_EQ(resp->flags, w::VIRTIO_VIDEO_BUFFER_FLAG_ERR);
+  }
+  // Unknown stream: the same, from the device itself.
+  auto request = resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 100, 5, 16);
+  reinterpret_cast<w::virtio_video_cmd_hdr*>(request.data())->stream_id = 9;
+  auto done = send(request);
+  ASSERT_EQ(done.size(), 1u);
+  ASSERT_EQ(done[0].response.size(), sizeof(w::virtio_video_resource_queue_resp));
+  EXPECT_EQ(readWire<w::virtio_video_resource_queue_resp>(done[0].response)->flags,
+            w::VIRTIO_VIDEO_BUFFER_FLAG_ERR);
+}
+
+// Input queued after QUEUE_CLEAR(INPUT) but before the reset finished is not cancelled with it:
+// it is decoded, answered when consumed, and keeps counting until then.
+TEST_F(VideoDeviceTest, InputQueuedDuringAnInputClearSurvivesIt) {
+  startStream();
+  ASSERT_EQ(sendForType(resourceCreate(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 101,
+                                       ram_.base + (2 << 20), 65536)),
+            w::VIRTIO_VIDEO_RESP_OK_NODATA);
+  EXPECT_TRUE(send(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 100, 1, 16)).empty());
+  EXPECT_TRUE(send(queueCommand(w::VIRTIO_VIDEO_CMD_QUEUE_CLEAR, w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT))
+                  .empty());
+  const uint64_t clearTag = lastTag();
+  EXPECT_TRUE(send(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 101, 2, 16)).empty());
+  const uint64_t laterTag = lastTag();
+  auto* session = backend_->lastSession;
+  ASSERT_EQ(session->decoded.size(), 2u);
+  emit(codecs::ResetDone{{session->decoded[0].inputId}});
+  auto done = device_->takeCompletions();
+  ASSERT_EQ(done.size(), 2u);  // the first input with ERR, then the clear
+  EXPECT_EQ(done[1].tag, clearTag);
+  for (const Completion& c : done) EXPECT_NE(c.tag, laterTag);
+  emit(codecs::InputDone{session->decoded[1].inputId});
+  done = device_->takeCompletions();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].tag, laterTag);
+  EXPECT_EQ(readWire<w::virtio_video_resource_queue_resp>(done[0].response)->flags, 0u);
+}
+
 TEST_F(VideoDeviceTest, QueueClearInputCompletesWhenTheDecoderReset) {
   startStream();
   EXPECT_TRUE(send(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 100, 5, 16)).empty());
