@@ -10,47 +10,16 @@ namespace vdec::bench {
 
 namespace {
 
+using harness::pageAlign;
+using harness::virtioCodedFormat;
+using harness::virtioRawFormat;
+using harness::withContext;
 using wire::VIRTIO_VIDEO_QUEUE_TYPE_INPUT;
 using wire::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT;
 
 constexpr uint32_t kFirstOutputId = 1;
 constexpr uint32_t kFirstInputId = 101;  // one device-wide id pool: keep clear of the outputs
-constexpr uint64_t kPage = 4096;
 constexpr uint64_t kMinInputBytes = 1ull << 20;
-
-uint64_t pageAlign(uint64_t bytes) { return (bytes + kPage - 1) / kPage * kPage; }
-
-uint32_t virtioCodedFormat(codecs::CodedFormat codec) {
-  switch (codec) {
-    case codecs::CodedFormat::kH264:
-      return wire::VIRTIO_VIDEO_FORMAT_H264;
-    case codecs::CodedFormat::kHevc:
-      return wire::VIRTIO_VIDEO_FORMAT_HEVC;
-    case codecs::CodedFormat::kVp8:
-      return wire::VIRTIO_VIDEO_FORMAT_VP8;
-    case codecs::CodedFormat::kVp9:
-      return wire::VIRTIO_VIDEO_FORMAT_VP9;
-  }
-  return 0;
-}
-
-uint32_t virtioRawFormat(buffers::PixelFormat format) {
-  switch (format) {
-    case buffers::PixelFormat::kNv12:
-      return wire::VIRTIO_VIDEO_FORMAT_NV12;
-    case buffers::PixelFormat::kI420:
-      return wire::VIRTIO_VIDEO_FORMAT_YUV420;
-    case buffers::PixelFormat::kYv12:
-      return wire::VIRTIO_VIDEO_FORMAT_YVU420;
-  }
-  return 0;
-}
-
-Status named(Status status, std::string_view what, uint32_t streamId) {
-  if (status) return status;
-  return makeError(status.error().code, "{} (stream {}): {}", what, streamId,
-                   status.error().message);
-}
 
 }  // namespace
 
@@ -75,7 +44,7 @@ Result<GuestRun> GuestStream::run(const harness::BitstreamReader& input, const H
 Status GuestStream::open(const harness::BitstreamReader& input) {
   const uint32_t id = options_.streamId;
   const uint32_t coded = virtioCodedFormat(input.codec());
-  VDEC_TRY(named(driver_.streamCreate(id, coded), "STREAM_CREATE", id));
+  VDEC_TRY(withContext(driver_.streamCreate(id, coded), "STREAM_CREATE", id));
   streamOpen_ = true;
   uint64_t inputSize = pageAlign(std::max<uint64_t>(input.maxUnitSize(), 1));
   if (input.units().size() > 1 || !input.isByteStream())
@@ -86,23 +55,23 @@ Status GuestStream::open(const harness::BitstreamReader& input) {
   params.base.crop = {};
   params.base.num_planes = 1;
   params.base.plane_formats[0] = {static_cast<uint32_t>(inputSize), 0};
-  VDEC_TRY(named(driver_.setParams(id, params), "SET_PARAMS_EXT(INPUT)", id));
+  VDEC_TRY(withContext(driver_.setParams(id, params), "SET_PARAMS_EXT(INPUT)", id));
 
   VDEC_ASSIGN_OR_RETURN(params, driver_.getParams(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT));
   params.base.format = virtioRawFormat(options_.outputFormat);
   params.base.crop = {};
-  VDEC_TRY(named(driver_.setParams(id, params), "SET_PARAMS_EXT(OUTPUT)", id));
+  VDEC_TRY(withContext(driver_.setParams(id, params), "SET_PARAMS_EXT(OUTPUT)", id));
 
   VDEC_ASSIGN_OR_RETURN(params, driver_.getParams(id, VIRTIO_VIDEO_QUEUE_TYPE_INPUT));
   params.base.crop = {};
   params.resource_type = wire::VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
-  VDEC_TRY(named(driver_.setParams(id, params), "SET_PARAMS_EXT(INPUT, GUEST_PAGES)", id));
+  VDEC_TRY(withContext(driver_.setParams(id, params), "SET_PARAMS_EXT(INPUT, GUEST_PAGES)", id));
   for (uint32_t i = 0; i < options_.inputBuffers; ++i) {
     VDEC_ASSIGN_OR_RETURN(buffers::GuestRange range, driver_.ram().allocContiguous(inputSize));
-    inputs_.push_back({kFirstInputId + i, {range}, std::nullopt, false});
-    VDEC_TRY(named(driver_.resourceCreateGuestPages(id, VIRTIO_VIDEO_QUEUE_TYPE_INPUT,
-                                                    kFirstInputId + i, {range}),
-                   "RESOURCE_CREATE(INPUT)", id));
+    inputs_.push_back({.id = kFirstInputId + i, .ranges = {range}});
+    VDEC_TRY(withContext(driver_.resourceCreateGuestPages(id, VIRTIO_VIDEO_QUEUE_TYPE_INPUT,
+                                                          kFirstInputId + i, {range}),
+                         "RESOURCE_CREATE(INPUT)", id));
   }
   return okStatus();
 }
@@ -117,10 +86,10 @@ Status GuestStream::feed(const harness::BitstreamReader& input) {
       return makeError(ErrorCode::kInvalidParameter, "unit {} ({} bytes) exceeds input buffer",
                        nextUnit_, unit.data.size());
     driver_.ram().write(buffer.ranges, 0, unit.data);
-    VDEC_TRY(
-        named(driver_.resourceQueue(options_.streamId, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, buffer.id,
-                                    unit.timestamp, static_cast<uint32_t>(unit.data.size())),
-              "RESOURCE_QUEUE(INPUT)", options_.streamId));
+    VDEC_TRY(withContext(
+        driver_.resourceQueue(options_.streamId, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, buffer.id,
+                              unit.timestamp, static_cast<uint32_t>(unit.data.size())),
+        "RESOURCE_QUEUE(INPUT)", options_.streamId));
     buffer.queued = true;
     ++nextUnit_;
   }
@@ -132,7 +101,7 @@ Status GuestStream::loop(const harness::BitstreamReader& input, const Hook& hook
   while (!(gotEos_ && drainDone_)) {
     VDEC_TRY(feed(input));
     if (nextUnit_ == input.units().size() && captureStreaming_ && !drainSent_) {
-      VDEC_TRY(named(driver_.streamDrain(id), "STREAM_DRAIN", id));
+      VDEC_TRY(withContext(driver_.streamDrain(id), "STREAM_DRAIN", id));
       drainSent_ = true;
     }
     auto activity = driver_.waitActivity(options_.idleTimeout);
@@ -167,8 +136,8 @@ Status GuestStream::handle(const harness::Activity& activity) {
     else
       ++run_.frames;
     // The guest would display the frame here; the benchmark hands the buffer straight back.
-    VDEC_TRY(named(driver_.resourceQueue(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, it->id, 0, 0),
-                   "RESOURCE_QUEUE(OUTPUT)", id));
+    VDEC_TRY(withContext(driver_.resourceQueue(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, it->id, 0, 0),
+                         "RESOURCE_QUEUE(OUTPUT)", id));
     it->queued = true;
   }
   for (size_t i = 0; i < activity.drainsDone.size(); ++i)
@@ -189,18 +158,19 @@ Status GuestStream::setupCapture() {
   VDEC_ASSIGN_OR_RETURN(auto params, driver_.getParams(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT));
   VDEC_ASSIGN_OR_RETURN(buffers::FrameLayout layout, harness::layoutFromParams(params.base));
   if (captureStreaming_) {
-    VDEC_TRY(named(driver_.queueClear(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT), "QUEUE_CLEAR", id));
+    VDEC_TRY(
+        withContext(driver_.queueClear(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT), "QUEUE_CLEAR", id));
     for (Buffer& buffer : outputs_) buffer.queued = false;
     captureStreaming_ = false;
   }
-  VDEC_TRY(named(driver_.resourceDestroyAll(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT),
-                 "RESOURCE_DESTROY_ALL(OUTPUT)", id));
+  VDEC_TRY(withContext(driver_.resourceDestroyAll(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT),
+                       "RESOURCE_DESTROY_ALL(OUTPUT)", id));
   releaseOutputs();
   params.base.crop = {};
   params.resource_type = options_.memory == harness::OutputMemory::kObject
                              ? wire::VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT
                              : wire::VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
-  VDEC_TRY(named(driver_.setParams(id, params), "SET_PARAMS_EXT(OUTPUT)", id));
+  VDEC_TRY(withContext(driver_.setParams(id, params), "SET_PARAMS_EXT(OUTPUT)", id));
   uint64_t size = 0;
   for (uint32_t i = 0; i < std::min(params.base.num_planes, wire::VIRTIO_VIDEO_MAX_PLANES); ++i)
     size += params.base.plane_formats[i].plane_size;
@@ -211,29 +181,9 @@ Status GuestStream::setupCapture() {
   for (uint32_t i = 0; i < count; ++i) {
     Buffer& buffer = outputs_.emplace_back();
     buffer.id = kFirstOutputId + i;
-    switch (options_.memory) {
-      case harness::OutputMemory::kContiguous: {
-        VDEC_ASSIGN_OR_RETURN(auto range, driver_.ram().allocContiguous(size));
-        buffer.ranges.push_back(range);
-        break;
-      }
-      case harness::OutputMemory::kScattered: {
-        VDEC_ASSIGN_OR_RETURN(buffer.ranges, driver_.ram().allocScattered(size));
-        break;
-      }
-      case harness::OutputMemory::kObject: {
-        VDEC_ASSIGN_OR_RETURN(buffer.object, driver_.exporter().allocate(size));
-        break;
-      }
-    }
-    Status created = buffer.object
-                         ? driver_.resourceCreateObject(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT,
-                                                        buffer.id, buffer.object->uuid, {0})
-                         : driver_.resourceCreateGuestPages(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT,
-                                                            buffer.id, buffer.ranges);
-    VDEC_TRY(named(std::move(created), "RESOURCE_CREATE(OUTPUT)", id));
-    VDEC_TRY(named(driver_.resourceQueue(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, buffer.id, 0, 0),
-                   "RESOURCE_QUEUE(OUTPUT)", id));
+    VDEC_TRY(harness::createOutputBuffer(driver_, id, options_.memory, size, buffer));
+    VDEC_TRY(withContext(driver_.resourceQueue(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, buffer.id, 0, 0),
+                         "RESOURCE_QUEUE(OUTPUT)", id));
     buffer.queued = true;
   }
   captureStreaming_ = true;
@@ -270,15 +220,7 @@ void GuestStream::close() {
   const uint32_t id = options_.streamId;
   if (streamOpen_) {
     // Errors here only matter for the next run, which reports them itself.
-    (void)driver_.queueClear(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT);
-    (void)driver_.queueClear(id, VIRTIO_VIDEO_QUEUE_TYPE_INPUT);
-    (void)driver_.resourceDestroyAll(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT);
-    (void)driver_.resourceDestroyAll(id, VIRTIO_VIDEO_QUEUE_TYPE_INPUT);
-    (void)driver_.streamDestroy(id);
-    for (int i = 0; i < 16; ++i) {
-      auto flushed = driver_.waitActivity(std::chrono::milliseconds(0));
-      if (!flushed || flushed->empty()) break;
-    }
+    (void)harness::destroyStream(driver_, id, true, true);
   }
   releaseOutputs();
   for (const Buffer& buffer : inputs_)
@@ -289,10 +231,7 @@ void GuestStream::close() {
 }
 
 void GuestStream::releaseOutputs() {
-  for (Buffer& buffer : outputs_) {
-    for (const auto& range : buffer.ranges) driver_.ram().free(range);
-    if (buffer.object) driver_.exporter().release(buffer.object->uuid);
-  }
+  for (const Buffer& buffer : outputs_) harness::releaseOutputBuffer(driver_, buffer);
   outputs_.clear();
 }
 

@@ -15,7 +15,7 @@
 #include "buffers/guest_pages.h"
 #include "samples/harness/bitstream_reader.h"
 #include "samples/harness/decode_runner.h"
-#include "samples/harness/object_exporter.h"
+#include "samples/harness/stream_client.h"
 #include "samples/harness/video_driver.h"
 #include "vdec/base/result.h"
 
@@ -60,12 +60,8 @@ class GuestStream {
   Result<GuestRun> run(const harness::BitstreamReader& input, const Hook& hook = {});
 
  private:
-  struct Buffer {
-    uint32_t id = 0;
-    std::vector<buffers::GuestRange> ranges;
-    std::optional<harness::ExportedObject> object;
-    bool queued = false;
-  };
+  // Inputs and outputs alike; an input uses only id, ranges (guest pages) and queued.
+  using Buffer = harness::OutputBuffer;
 
   Status open(const harness::BitstreamReader& input);
   Status loop(const harness::BitstreamReader& input, const Hook& hook);

@@ -18,64 +18,9 @@ using wire::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT;
 
 constexpr uint32_t kFirstOutputId = 1;
 constexpr uint32_t kFirstInputId = 101;  // ids come from one device-wide pool: do not collide
-constexpr uint64_t kPage = 4096;
 constexpr uint64_t kMinInputBytes = 1ull << 20;
 
-uint64_t pageAlign(uint64_t bytes) { return (bytes + kPage - 1) / kPage * kPage; }
-
-uint32_t virtioCodedFormat(codecs::CodedFormat codec) {
-  switch (codec) {
-    case codecs::CodedFormat::kH264:
-      return wire::VIRTIO_VIDEO_FORMAT_H264;
-    case codecs::CodedFormat::kHevc:
-      return wire::VIRTIO_VIDEO_FORMAT_HEVC;
-    case codecs::CodedFormat::kVp8:
-      return wire::VIRTIO_VIDEO_FORMAT_VP8;
-    case codecs::CodedFormat::kVp9:
-      return wire::VIRTIO_VIDEO_FORMAT_VP9;
-  }
-  return 0;
-}
-
-uint32_t virtioRawFormat(buffers::PixelFormat format) {
-  switch (format) {
-    case buffers::PixelFormat::kNv12:
-      return wire::VIRTIO_VIDEO_FORMAT_NV12;
-    case buffers::PixelFormat::kI420:
-      return wire::VIRTIO_VIDEO_FORMAT_YUV420;
-    case buffers::PixelFormat::kYv12:
-      return wire::VIRTIO_VIDEO_FORMAT_YVU420;
-  }
-  return 0;
-}
-
-// Context for a failed command: which one, on which stream.
-Status context(Status status, std::string_view what, uint32_t streamId) {
-  if (status) return status;
-  return makeError(status.error().code, "{} (stream {}): {}", what, streamId,
-                   status.error().message);
-}
-
 }  // namespace
-
-std::string_view outputMemoryName(OutputMemory memory) {
-  switch (memory) {
-    case OutputMemory::kContiguous:
-      return "contig";
-    case OutputMemory::kScattered:
-      return "sg";
-    case OutputMemory::kObject:
-      return "object";
-  }
-  return "?";
-}
-
-std::optional<OutputMemory> parseOutputMemory(std::string_view name) {
-  if (name == "contig") return OutputMemory::kContiguous;
-  if (name == "sg") return OutputMemory::kScattered;
-  if (name == "object") return OutputMemory::kObject;
-  return std::nullopt;
-}
 
 std::string_view clientModeName(ClientMode mode) {
   switch (mode) {
@@ -121,7 +66,7 @@ Result<DecodeSummary> DecodeRunner::run(const BitstreamReader& input, FrameSink&
 Status DecodeRunner::openStream(const BitstreamReader& input) {
   const uint32_t id = options_.streamId;
   const uint32_t coded = virtioCodedFormat(input.codec());
-  VDEC_TRY(context(driver_.streamCreate(id, coded), "STREAM_CREATE", id));
+  VDEC_TRY(withContext(driver_.streamCreate(id, coded), "STREAM_CREATE", id));
   streamOpen_ = true;
   VDEC_ASSIGN_OR_RETURN(inParams_, driver_.getParams(id, VIRTIO_VIDEO_QUEUE_TYPE_INPUT));
   VDEC_ASSIGN_OR_RETURN(outParams_, driver_.getParams(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT));
@@ -141,7 +86,7 @@ Status DecodeRunner::openStream(const BitstreamReader& input) {
   params.base.crop = {};
   params.base.num_planes = 1;
   params.base.plane_formats[0] = {static_cast<uint32_t>(inputSize), 0};
-  VDEC_TRY(context(driver_.setParams(id, params), "SET_PARAMS_EXT(INPUT)", id));
+  VDEC_TRY(withContext(driver_.setParams(id, params), "SET_PARAMS_EXT(INPUT)", id));
   VDEC_ASSIGN_OR_RETURN(inParams_, driver_.getParams(id, VIRTIO_VIDEO_QUEUE_TYPE_INPUT));
   VDEC_ASSIGN_OR_RETURN(outParams_, driver_.getParams(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT));
   if (inParams_.base.format != coded)
@@ -153,7 +98,7 @@ Status DecodeRunner::openStream(const BitstreamReader& input) {
   params.base.queue_type = VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT;
   params.base.format = virtioRawFormat(options_.outputFormat);
   params.base.crop = {};
-  VDEC_TRY(context(driver_.setParams(id, params), "SET_PARAMS_EXT(OUTPUT)", id));
+  VDEC_TRY(withContext(driver_.setParams(id, params), "SET_PARAMS_EXT(OUTPUT)", id));
   VDEC_ASSIGN_OR_RETURN(inParams_, driver_.getParams(id, VIRTIO_VIDEO_QUEUE_TYPE_INPUT));
   VDEC_ASSIGN_OR_RETURN(outParams_, driver_.getParams(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT));
   if (outParams_.base.format != params.base.format)
@@ -164,13 +109,13 @@ Status DecodeRunner::openStream(const BitstreamReader& input) {
   params = inParams_;
   params.base.crop = {};
   params.resource_type = wire::VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
-  VDEC_TRY(context(driver_.setParams(id, params), "SET_PARAMS_EXT(INPUT, GUEST_PAGES)", id));
+  VDEC_TRY(withContext(driver_.setParams(id, params), "SET_PARAMS_EXT(INPUT, GUEST_PAGES)", id));
   for (uint32_t i = 0; i < options_.inputBuffers; ++i) {
     VDEC_ASSIGN_OR_RETURN(buffers::GuestRange range, driver_.ram().allocContiguous(inputSize));
     inputs_.push_back({kFirstInputId + i, range, false});
-    VDEC_TRY(context(driver_.resourceCreateGuestPages(id, VIRTIO_VIDEO_QUEUE_TYPE_INPUT,
-                                                      kFirstInputId + i, {range}),
-                     "RESOURCE_CREATE(INPUT)", id));
+    VDEC_TRY(withContext(driver_.resourceCreateGuestPages(id, VIRTIO_VIDEO_QUEUE_TYPE_INPUT,
+                                                          kFirstInputId + i, {range}),
+                         "RESOURCE_CREATE(INPUT)", id));
   }
   return okStatus();
 }
@@ -185,10 +130,10 @@ Status DecodeRunner::feedInputs(const BitstreamReader& input) {
       return makeError(ErrorCode::kInvalidParameter, "unit {} ({} bytes) exceeds input buffer",
                        nextUnit_, unit.data.size());
     driver_.ram().write({buffer.range}, 0, unit.data);
-    VDEC_TRY(
-        context(driver_.resourceQueue(options_.streamId, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, buffer.id,
-                                      unit.timestamp, static_cast<uint32_t>(unit.data.size())),
-                "RESOURCE_QUEUE(INPUT)", options_.streamId));
+    VDEC_TRY(withContext(
+        driver_.resourceQueue(options_.streamId, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, buffer.id,
+                              unit.timestamp, static_cast<uint32_t>(unit.data.size())),
+        "RESOURCE_QUEUE(INPUT)", options_.streamId));
     buffer.queued = true;
     inputStreaming_ = true;
     ++nextUnit_;
@@ -202,7 +147,7 @@ Status DecodeRunner::decodeLoop(const BitstreamReader& input, FrameSink& sink) {
     VDEC_TRY(feedInputs(input));
     // V4L2 STOP reaches the device only once both queues stream, i.e. after capture setup.
     if (nextUnit_ == input.units().size() && captureStreaming_ && !drainSent_) {
-      VDEC_TRY(context(driver_.streamDrain(id), "STREAM_DRAIN", id));
+      VDEC_TRY(withContext(driver_.streamDrain(id), "STREAM_DRAIN", id));
       drainSent_ = true;
     }
     auto activity = driver_.waitActivity(options_.idleTimeout);
@@ -297,8 +242,8 @@ Status DecodeRunner::handleOutput(const QueueCompletion& completion, FrameSink& 
                         sink.frames(), completion.timestamp, completion.resourceId);
   }
   if (clearingOutputs || stopped_) return okStatus();
-  VDEC_TRY(context(driver_.resourceQueue(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, it->id, 0, 0),
-                   "RESOURCE_QUEUE(OUTPUT)", id));
+  VDEC_TRY(withContext(driver_.resourceQueue(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, it->id, 0, 0),
+                       "RESOURCE_QUEUE(OUTPUT)", id));
   it->queued = true;
   return okStatus();
 }
@@ -307,17 +252,7 @@ Status DecodeRunner::readFrame(const OutputBuffer& buffer, FrameSink& sink) {
   if (!haveLayout_)
     return makeError(ErrorCode::kInvalidOperation, "frame before any output layout");
   const uint64_t size = std::min<uint64_t>(buffer.size, layout_.totalSize());
-  std::span<const std::byte> bytes;
-  if (buffer.object) {
-    bytes = buffer.object->bytes.first(std::min<uint64_t>(size, buffer.object->bytes.size()));
-  } else if (buffer.ranges.size() == 1) {
-    bytes = driver_.ram().at(buffer.ranges[0].address.value, size);
-  } else {
-    frameBytes_.resize(size);
-    driver_.ram().read(buffer.ranges, 0, frameBytes_);
-    bytes = frameBytes_;
-  }
-  auto status = sink.consume(bytes, layout_);
+  auto status = sink.consume(outputBytes(driver_, buffer, size, frameBytes_), layout_);
   if (!status)
     return makeError(status.error().code, "frame {} in resource {}: {}", sink.frames(), buffer.id,
                      status.error().message);
@@ -339,15 +274,15 @@ Status DecodeRunner::setupCapture(FrameSink& sink) {
 
   if (captureStreaming_) {
     // QUEUE_CLEAR returns the queued buffers first (ERR); frames completed before it are kept.
-    VDEC_TRY(
-        context(driver_.queueClear(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT), "QUEUE_CLEAR(OUTPUT)", id));
+    VDEC_TRY(withContext(driver_.queueClear(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT),
+                         "QUEUE_CLEAR(OUTPUT)", id));
     if (auto flushed = driver_.waitActivity(std::chrono::milliseconds(0)); flushed)
       VDEC_TRY(handleActivity(*flushed, sink, true));
     for (OutputBuffer& buffer : outputs_) buffer.queued = false;
     captureStreaming_ = false;
   }
-  VDEC_TRY(context(driver_.resourceDestroyAll(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT),
-                   "RESOURCE_DESTROY_ALL(OUTPUT)", id));
+  VDEC_TRY(withContext(driver_.resourceDestroyAll(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT),
+                       "RESOURCE_DESTROY_ALL(OUTPUT)", id));
   releaseOutputs();
 
   wire::virtio_video_params_ext params = outParams_;
@@ -355,7 +290,7 @@ Status DecodeRunner::setupCapture(FrameSink& sink) {
   params.resource_type = options_.memory == OutputMemory::kObject
                              ? wire::VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT
                              : wire::VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
-  VDEC_TRY(context(driver_.setParams(id, params), "SET_PARAMS_EXT(OUTPUT)", id));
+  VDEC_TRY(withContext(driver_.setParams(id, params), "SET_PARAMS_EXT(OUTPUT)", id));
   layout_ = *layout;
   haveLayout_ = true;
   uint64_t sizeImage = 0;
@@ -363,8 +298,8 @@ Status DecodeRunner::setupCapture(FrameSink& sink) {
     sizeImage += outParams_.base.plane_formats[i].plane_size;
   VDEC_TRY(allocateOutputs(std::max(sizeImage, layout_.totalSize())));
   for (OutputBuffer& buffer : outputs_) {
-    VDEC_TRY(context(driver_.resourceQueue(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, buffer.id, 0, 0),
-                     "RESOURCE_QUEUE(OUTPUT)", id));
+    VDEC_TRY(withContext(driver_.resourceQueue(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, buffer.id, 0, 0),
+                         "RESOURCE_QUEUE(OUTPUT)", id));
     buffer.queued = true;
   }
   captureStreaming_ = true;
@@ -384,39 +319,13 @@ Status DecodeRunner::allocateOutputs(uint64_t size) {
   for (uint32_t i = 0; i < count; ++i) {
     OutputBuffer& buffer = outputs_.emplace_back();
     buffer.id = kFirstOutputId + i;
-    buffer.size = size;
-    switch (options_.memory) {
-      case OutputMemory::kContiguous: {
-        VDEC_ASSIGN_OR_RETURN(buffers::GuestRange range, driver_.ram().allocContiguous(size));
-        buffer.ranges.push_back(range);
-        break;
-      }
-      case OutputMemory::kScattered: {
-        VDEC_ASSIGN_OR_RETURN(buffer.ranges, driver_.ram().allocScattered(size));
-        break;
-      }
-      case OutputMemory::kObject: {
-        VDEC_ASSIGN_OR_RETURN(buffer.object, driver_.exporter().allocate(size));
-        break;
-      }
-    }
-    Status created =
-        buffer.object
-            // The guest sends one plane at data_offset 0; the layout comes from GET_PARAMS_EXT.
-            ? driver_.resourceCreateObject(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, buffer.id,
-                                           buffer.object->uuid, {0})
-            : driver_.resourceCreateGuestPages(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, buffer.id,
-                                               buffer.ranges);
-    VDEC_TRY(context(std::move(created), "RESOURCE_CREATE(OUTPUT)", id));
+    VDEC_TRY(createOutputBuffer(driver_, id, options_.memory, size, buffer));
   }
   return okStatus();
 }
 
 void DecodeRunner::releaseOutputs() {
-  for (OutputBuffer& buffer : outputs_) {
-    for (const buffers::GuestRange& range : buffer.ranges) driver_.ram().free(range);
-    if (buffer.object) driver_.exporter().release(buffer.object->uuid);
-  }
+  for (const OutputBuffer& buffer : outputs_) releaseOutputBuffer(driver_, buffer);
   outputs_.clear();
 }
 
@@ -424,9 +333,6 @@ void DecodeRunner::releaseOutputs() {
 Status DecodeRunner::closeStream() {
   const uint32_t id = options_.streamId;
   Status first = okStatus();
-  auto note = [&](Status status, std::string_view what) {
-    if (!status && first) first = context(std::move(status), what, id);
-  };
   if (streamOpen_) {
     // The statistics live with the stream: read them before it is destroyed.
     if (options_.readStats) {
@@ -434,23 +340,11 @@ Status DecodeRunner::closeStream() {
       if (stats) {
         summary_.stats = *stats;
       } else {
-        note(makeError(stats.error()), "GET_CONTROL(statistics)");
+        first = withContext(makeError(stats.error()), "GET_CONTROL(statistics)", id);
       }
     }
-    if (captureStreaming_)
-      note(driver_.queueClear(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT), "QUEUE_CLEAR(OUTPUT)");
-    if (inputStreaming_)
-      note(driver_.queueClear(id, VIRTIO_VIDEO_QUEUE_TYPE_INPUT), "QUEUE_CLEAR(INPUT)");
-    note(driver_.resourceDestroyAll(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT),
-         "RESOURCE_DESTROY_ALL(OUTPUT)");
-    note(driver_.resourceDestroyAll(id, VIRTIO_VIDEO_QUEUE_TYPE_INPUT),
-         "RESOURCE_DESTROY_ALL(INPUT)");
-    note(driver_.streamDestroy(id), "STREAM_DESTROY");
-    // Drop what the clears returned, so that nothing of this stream leaks into the next one.
-    for (int i = 0; i < 16; ++i) {
-      auto flushed = driver_.waitActivity(std::chrono::milliseconds(0));
-      if (!flushed || flushed->empty()) break;
-    }
+    Status destroyed = destroyStream(driver_, id, captureStreaming_, inputStreaming_);
+    if (first) first = std::move(destroyed);
   }
   releaseOutputs();
   for (const InputBuffer& buffer : inputs_) driver_.ram().free(buffer.range);

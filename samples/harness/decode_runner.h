@@ -16,20 +16,11 @@
 #include "samples/harness/bitstream_reader.h"
 #include "samples/harness/frame_sink.h"
 #include "samples/harness/object_exporter.h"
+#include "samples/harness/stream_client.h"
 #include "samples/harness/video_driver.h"
 #include "vdec/base/result.h"
 
 namespace vdec::harness {
-
-// Backing of the output (CAPTURE) buffers.
-enum class OutputMemory {
-  kContiguous,  // guest pages, one run (vb2-dma-contig)
-  kScattered,   // guest pages, scattered runs (vb2-dma-sg)
-  kObject,      // virtio object: exporter buffer named by UUID (DMABUF from virtio-gpu)
-};
-
-std::string_view outputMemoryName(OutputMemory memory);  // "contig", "sg", "object"
-std::optional<OutputMemory> parseOutputMemory(std::string_view name);
 
 // The client that drives the stream.
 enum class ClientMode {
@@ -106,13 +97,6 @@ class DecodeRunner {
   struct InputBuffer {
     uint32_t id = 0;
     buffers::GuestRange range;
-    bool queued = false;
-  };
-  struct OutputBuffer {
-    uint32_t id = 0;
-    std::vector<buffers::GuestRange> ranges;  // guest pages
-    std::optional<ExportedObject> object;     // virtio object
-    uint64_t size = 0;
     bool queued = false;
   };
 

@@ -20,41 +20,6 @@ using wire::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT;
 constexpr uint32_t kFirstOutputId = 201;
 constexpr uint32_t kFirstInputId = 301;
 constexpr uint32_t kDefaultCaptureBuffers = 4;  // v4l2-ctl --stream-mmap without a count
-constexpr uint64_t kPage = 4096;
-
-uint64_t pageAlign(uint64_t bytes) { return (bytes + kPage - 1) / kPage * kPage; }
-
-uint32_t virtioCodedFormat(codecs::CodedFormat codec) {
-  switch (codec) {
-    case codecs::CodedFormat::kH264:
-      return wire::VIRTIO_VIDEO_FORMAT_H264;
-    case codecs::CodedFormat::kHevc:
-      return wire::VIRTIO_VIDEO_FORMAT_HEVC;
-    case codecs::CodedFormat::kVp8:
-      return wire::VIRTIO_VIDEO_FORMAT_VP8;
-    case codecs::CodedFormat::kVp9:
-      return wire::VIRTIO_VIDEO_FORMAT_VP9;
-  }
-  return 0;
-}
-
-uint32_t virtioRawFormat(buffers::PixelFormat format) {
-  switch (format) {
-    case buffers::PixelFormat::kNv12:
-      return wire::VIRTIO_VIDEO_FORMAT_NV12;
-    case buffers::PixelFormat::kI420:
-      return wire::VIRTIO_VIDEO_FORMAT_YUV420;
-    case buffers::PixelFormat::kYv12:
-      return wire::VIRTIO_VIDEO_FORMAT_YVU420;
-  }
-  return 0;
-}
-
-Status context(Status status, std::string_view what, uint32_t streamId) {
-  if (status) return status;
-  return makeError(status.error().code, "{} (stream {}): {}", what, streamId,
-                   status.error().message);
-}
 
 }  // namespace
 
@@ -88,7 +53,7 @@ Result<DecodeSummary> V4l2CtlRunner::run(const BitstreamReader& input, FrameSink
 Status V4l2CtlRunner::open(const BitstreamReader& input) {
   const uint32_t id = options_.streamId;
   const uint32_t coded = virtioCodedFormat(input.codec());
-  VDEC_TRY(context(driver_.streamCreate(id, coded), "STREAM_CREATE", id));
+  VDEC_TRY(withContext(driver_.streamCreate(id, coded), "STREAM_CREATE", id));
   streamOpen_ = true;
   VDEC_TRY(updateParams());
   if (auto profile = driver_.getControl(id, wire::VIRTIO_VIDEO_CONTROL_PROFILE); !profile)
@@ -105,7 +70,7 @@ Status V4l2CtlRunner::open(const BitstreamReader& input) {
   if (!input.isByteStream() && input.maxUnitSize() > inParams_.base.plane_formats[0].plane_size)
     wanted = std::max(wanted, pageAlign(input.maxUnitSize()));
   if (wanted > 0) params.base.plane_formats[0].plane_size = static_cast<uint32_t>(wanted);
-  VDEC_TRY(context(driver_.setParams(id, params), "SET_PARAMS_EXT(INPUT)", id));
+  VDEC_TRY(withContext(driver_.setParams(id, params), "SET_PARAMS_EXT(INPUT)", id));
   VDEC_TRY(updateParams());
   if (inParams_.base.format != coded)
     return makeError(ErrorCode::kUnsupported, "device kept input format {:#x}, wanted {:#x} ({})",
@@ -115,7 +80,7 @@ Status V4l2CtlRunner::open(const BitstreamReader& input) {
   params.base.queue_type = VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT;
   params.base.format = virtioRawFormat(options_.outputFormat);
   params.base.crop = {};
-  VDEC_TRY(context(driver_.setParams(id, params), "SET_PARAMS_EXT(OUTPUT)", id));
+  VDEC_TRY(withContext(driver_.setParams(id, params), "SET_PARAMS_EXT(OUTPUT)", id));
   VDEC_TRY(updateParams());
 
   // Every OUTPUT buffer is sizeimage long; v4l2-ctl fills each with exactly that many bytes.
@@ -127,16 +92,16 @@ Status V4l2CtlRunner::open(const BitstreamReader& input) {
   params = inParams_;
   params.base.crop = {};
   params.resource_type = wire::VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
-  VDEC_TRY(context(driver_.setParams(id, params), "SET_PARAMS_EXT(INPUT, GUEST_PAGES)", id));
+  VDEC_TRY(withContext(driver_.setParams(id, params), "SET_PARAMS_EXT(INPUT, GUEST_PAGES)", id));
   for (uint32_t i = 0; i < options_.inputBuffers; ++i) {
     VDEC_ASSIGN_OR_RETURN(buffers::GuestRange range,
                           driver_.ram().allocContiguous(pageAlign(sizeImage_)));
     inputs_.push_back({kFirstInputId + i, range});
     // vb2-dma-contig: one entry with the plane length, not page-aligned.
     const buffers::GuestRange entry{range.address, sizeImage_};
-    VDEC_TRY(context(driver_.resourceCreateGuestPages(id, VIRTIO_VIDEO_QUEUE_TYPE_INPUT,
-                                                      kFirstInputId + i, {entry}),
-                     "RESOURCE_CREATE(INPUT)", id));
+    VDEC_TRY(withContext(driver_.resourceCreateGuestPages(id, VIRTIO_VIDEO_QUEUE_TYPE_INPUT,
+                                                          kFirstInputId + i, {entry}),
+                         "RESOURCE_CREATE(INPUT)", id));
   }
   logs::harness().info("stream {}: v4l2-ctl client, {} OUTPUT buffers of {} bytes, {} to queue", id,
                        inputs_.size(), sizeImage_, units_.size());
@@ -275,8 +240,8 @@ Status V4l2CtlRunner::handleCapture(const QueueCompletion& completion, FrameSink
   }
   // QBUF(CAPTURE): the m2m worker sends it on unless the job cannot run (STOPPED).
   if (flow_->guestState() == V4l2CtlFlow::GuestState::kStopped) return okStatus();
-  VDEC_TRY(context(driver_.resourceQueue(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, it->id, 0, 0),
-                   "RESOURCE_QUEUE(OUTPUT)", id));
+  VDEC_TRY(withContext(driver_.resourceQueue(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, it->id, 0, 0),
+                       "RESOURCE_QUEUE(OUTPUT)", id));
   it->queued = true;
   return okStatus();
 }
@@ -290,7 +255,7 @@ Status V4l2CtlRunner::refill(InputBuffer& buffer) {
     const bool drain = flow_->stop();
     logs::harness().info("stream {}: end of file: DEC_CMD_STOP {}", id,
                          drain ? "sent as STREAM_DRAIN" : "dropped (CAPTURE is not streaming)");
-    if (drain) VDEC_TRY(context(driver_.streamDrain(id), "STREAM_DRAIN", id));
+    if (drain) VDEC_TRY(withContext(driver_.streamDrain(id), "STREAM_DRAIN", id));
     return okStatus();
   }
   const BitstreamUnit& unit = units_[nextUnit_++];
@@ -305,9 +270,9 @@ Status V4l2CtlRunner::refill(InputBuffer& buffer) {
 
 Status V4l2CtlRunner::sendInput(InputBuffer& buffer) {
   const uint32_t id = options_.streamId;
-  VDEC_TRY(context(driver_.resourceQueue(id, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, buffer.id,
-                                         buffer.timestamp, buffer.bytesUsed),
-                   "RESOURCE_QUEUE(INPUT)", id));
+  VDEC_TRY(withContext(driver_.resourceQueue(id, VIRTIO_VIDEO_QUEUE_TYPE_INPUT, buffer.id,
+                                             buffer.timestamp, buffer.bytesUsed),
+                       "RESOURCE_QUEUE(INPUT)", id));
   buffer.queued = true;
   buffer.held = false;
   return okStatus();
@@ -337,8 +302,8 @@ Status V4l2CtlRunner::captureSetup() {
   if (captureStarted_) {
     // QUEUE_CLEAR returns the queued buffers first (ERR). STREAMOFF discards every CAPTURE
     // buffer, done or not; what else came back is handled in the next iteration.
-    VDEC_TRY(
-        context(driver_.queueClear(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT), "QUEUE_CLEAR(OUTPUT)", id));
+    VDEC_TRY(withContext(driver_.queueClear(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT),
+                         "QUEUE_CLEAR(OUTPUT)", id));
     if (auto flushed = driver_.waitActivity(std::chrono::milliseconds(0)); flushed) {
       for (const QueueCompletion& completion : flushed->queues) {
         if (completion.streamId == id && completion.queueType == VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT) {
@@ -356,8 +321,8 @@ Status V4l2CtlRunner::captureSetup() {
     for (OutputBuffer& buffer : outputs_) buffer.queued = false;
     captureStarted_ = false;
   }
-  VDEC_TRY(context(driver_.resourceDestroyAll(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT),
-                   "RESOURCE_DESTROY_ALL(OUTPUT)", id));
+  VDEC_TRY(withContext(driver_.resourceDestroyAll(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT),
+                       "RESOURCE_DESTROY_ALL(OUTPUT)", id));
   releaseOutputs();
 
   auto layout = layoutFromParams(outParams_.base);
@@ -371,15 +336,15 @@ Status V4l2CtlRunner::captureSetup() {
   params.resource_type = options_.memory == OutputMemory::kObject
                              ? wire::VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT
                              : wire::VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
-  VDEC_TRY(context(driver_.setParams(id, params), "SET_PARAMS_EXT(OUTPUT)", id));
+  VDEC_TRY(withContext(driver_.setParams(id, params), "SET_PARAMS_EXT(OUTPUT)", id));
   VDEC_TRY(allocateOutputs(std::max(cachedFrameBytes(), layout_.totalSize())));
 
   // STREAMON: the worker sends every CAPTURE buffer, then the OUTPUT buffers the guest held.
   flow_->captureStreaming();
   captureStarted_ = true;
   for (OutputBuffer& buffer : outputs_) {
-    VDEC_TRY(context(driver_.resourceQueue(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, buffer.id, 0, 0),
-                     "RESOURCE_QUEUE(OUTPUT)", id));
+    VDEC_TRY(withContext(driver_.resourceQueue(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, buffer.id, 0, 0),
+                         "RESOURCE_QUEUE(OUTPUT)", id));
     buffer.queued = true;
   }
   const size_t held = heldInputs_.size();
@@ -400,37 +365,13 @@ Status V4l2CtlRunner::allocateOutputs(uint64_t size) {
   for (uint32_t i = 0; i < count; ++i) {
     OutputBuffer& buffer = outputs_.emplace_back();
     buffer.id = kFirstOutputId + i;
-    buffer.size = size;
-    switch (options_.memory) {
-      case OutputMemory::kContiguous: {
-        VDEC_ASSIGN_OR_RETURN(buffers::GuestRange range, driver_.ram().allocContiguous(size));
-        buffer.ranges.push_back(range);
-        break;
-      }
-      case OutputMemory::kScattered: {
-        VDEC_ASSIGN_OR_RETURN(buffer.ranges, driver_.ram().allocScattered(size));
-        break;
-      }
-      case OutputMemory::kObject: {
-        VDEC_ASSIGN_OR_RETURN(buffer.object, driver_.exporter().allocate(size));
-        break;
-      }
-    }
-    Status created = buffer.object
-                         ? driver_.resourceCreateObject(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT,
-                                                        buffer.id, buffer.object->uuid, {0})
-                         : driver_.resourceCreateGuestPages(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT,
-                                                            buffer.id, buffer.ranges);
-    VDEC_TRY(context(std::move(created), "RESOURCE_CREATE(OUTPUT)", id));
+    VDEC_TRY(createOutputBuffer(driver_, id, options_.memory, size, buffer));
   }
   return okStatus();
 }
 
 void V4l2CtlRunner::releaseOutputs() {
-  for (OutputBuffer& buffer : outputs_) {
-    for (const buffers::GuestRange& range : buffer.ranges) driver_.ram().free(range);
-    if (buffer.object) driver_.exporter().release(buffer.object->uuid);
-  }
+  for (const OutputBuffer& buffer : outputs_) releaseOutputBuffer(driver_, buffer);
   outputs_.clear();
 }
 
@@ -439,17 +380,7 @@ Status V4l2CtlRunner::readFrame(const OutputBuffer& buffer, FrameSink& sink) {
   if (!haveLayout_)
     return makeError(ErrorCode::kInvalidOperation, "frame before any output layout");
   const uint64_t size = std::min<uint64_t>(buffer.size, layout_.totalSize());
-  std::span<const std::byte> bytes;
-  if (buffer.object) {
-    bytes = buffer.object->bytes.first(std::min<uint64_t>(size, buffer.object->bytes.size()));
-  } else if (buffer.ranges.size() == 1) {
-    bytes = driver_.ram().at(buffer.ranges[0].address.value, size);
-  } else {
-    frameBytes_.resize(size);
-    driver_.ram().read(buffer.ranges, 0, frameBytes_);
-    bytes = frameBytes_;
-  }
-  auto status = sink.consume(bytes, layout_);
+  auto status = sink.consume(outputBytes(driver_, buffer, size, frameBytes_), layout_);
   if (!status)
     return makeError(status.error().code, "frame {} in resource {}: {}", sink.frames(), buffer.id,
                      status.error().message);
@@ -468,25 +399,7 @@ uint64_t V4l2CtlRunner::cachedFrameBytes() const {
 Status V4l2CtlRunner::close() {
   const uint32_t id = options_.streamId;
   Status first = okStatus();
-  auto note = [&](Status status, std::string_view what) {
-    if (!status && first) first = context(std::move(status), what, id);
-  };
-  if (streamOpen_) {
-    if (captureStarted_)
-      note(driver_.queueClear(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT), "QUEUE_CLEAR(OUTPUT)");
-    if (outputStarted_)
-      note(driver_.queueClear(id, VIRTIO_VIDEO_QUEUE_TYPE_INPUT), "QUEUE_CLEAR(INPUT)");
-    note(driver_.resourceDestroyAll(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT),
-         "RESOURCE_DESTROY_ALL(OUTPUT)");
-    note(driver_.resourceDestroyAll(id, VIRTIO_VIDEO_QUEUE_TYPE_INPUT),
-         "RESOURCE_DESTROY_ALL(INPUT)");
-    note(driver_.streamDestroy(id), "STREAM_DESTROY");
-    // Drop what the clears returned, so that nothing of this stream leaks into the next one.
-    for (int i = 0; i < 16; ++i) {
-      auto flushed = driver_.waitActivity(std::chrono::milliseconds(0));
-      if (!flushed || flushed->empty()) break;
-    }
-  }
+  if (streamOpen_) first = destroyStream(driver_, id, captureStarted_, outputStarted_);
   releaseOutputs();
   for (const InputBuffer& buffer : inputs_) driver_.ram().free(buffer.range);
   inputs_.clear();

@@ -19,6 +19,7 @@
 #include "samples/harness/decode_runner.h"
 #include "samples/harness/frame_sink.h"
 #include "samples/harness/object_exporter.h"
+#include "samples/harness/stream_client.h"
 #include "samples/harness/v4l2ctl_flow.h"
 #include "samples/harness/video_driver.h"
 #include "vdec/base/result.h"
@@ -50,13 +51,6 @@ class V4l2CtlRunner {
     bool held = false;          // queued by the client, held in the guest driver
     uint32_t bytesUsed = 0;
     uint64_t timestamp = 0;
-  };
-  struct OutputBuffer {
-    uint32_t id = 0;
-    std::vector<buffers::GuestRange> ranges;  // guest pages
-    std::optional<ExportedObject> object;     // virtio object
-    uint64_t size = 0;
-    bool queued = false;
   };
 
   Status open(const BitstreamReader& input);
