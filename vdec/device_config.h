@@ -11,7 +11,8 @@ struct DeviceConfig {
   std::string deviceName = "vdec-ffmpeg";
   uint32_t maxCapsLength = 4096;
   uint32_t maxResponseLength = 4096;
-  uint32_t maxStreams = 32;
+  uint32_t maxStreams = 128;         // open streams: bookkeeping only until they decode
+  uint32_t maxDecodingStreams = 32;  // streams with a decoder (thread, libavcodec) at once
   uint32_t maxResourcesPerStream = 64;
   uint32_t maxEntriesPerResource = 16384;
   uint64_t maxResourceBytes = 256ull << 20;

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "vdec/stream.h"
 
-#include <sys/eventfd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -204,6 +203,7 @@ void Stream::resourceCreate(uint64_t tag, const ResourceCreateCmd& cmd) {
     // A re-created id gets new memory; a pending queue of the old memory still completes.
     inputs_[cmd.resourceId].memory = std::move(memory);
   } else {
+    captureSetupPending_ = false;
     outputs_[cmd.resourceId].memory = std::move(memory);
     if (session_) session_->setGuestBufferCount(static_cast<uint32_t>(outputs_.size()));
   }
@@ -220,6 +220,13 @@ void Stream::resourceQueue(uint64_t tag, const ResourceQueueCmd& cmd) {
 
 Status Stream::ensureSession() {
   if (session_) return okStatus();
+  // A stream costs nothing but its bookkeeping until it decodes; decoders are bounded apart.
+  if (!decoderSlot_) decoderSlot_ = ctx_.decoderSlots.tryAcquire();
+  if (!decoderSlot_) {
+    return makeError(ErrorCode::kOutOfMemory,
+                     "{} streams are already decoding (--max-decoding-streams)",
+                     ctx_.decoderSlots.held());
+  }
   codecs::SessionOptions options;
   options.outputFormat = outputFormat_;
   options.threads = ctx_.config.decoderThreads;
@@ -290,7 +297,7 @@ void Stream::queueOutput(uint64_t tag, const ResourceQueueCmd& cmd) {
   if (failed_) return respond(tag, resourceQueueResponse(id_, 0, w::VIRTIO_VIDEO_BUFFER_FLAG_ERR, 0));
   it->second.pendingTag = tag;
   // The guest has read the new params and queues buffers for them: the layout is acknowledged.
-  if (streamFormat_ && resolution_ != ResolutionState::kEventSent &&
+  if (streamFormat_ && resolution_ != ResolutionState::kEventSent && !captureSetupPending_ &&
       (!sessionLayout_ || *sessionLayout_ != layout_) && session_) {
     sessionLayout_ = layout_;
     resolution_ = ResolutionState::kNone;
@@ -341,6 +348,7 @@ void Stream::returnOutputsWithError() {
 
 void Stream::clear(uint64_t tag, QueueType queue, bool destroy) {
   if (queue == QueueType::kOutput) {
+    captureSetupPending_ = false;
     if (clearOutputTag_) {
       return respondError(tag, {ErrorCode::kInvalidOperation, "output clear already pending"},
                           destroy ? w::VIRTIO_VIDEO_CMD_RESOURCE_DESTROY_ALL
@@ -519,6 +527,7 @@ void Stream::onFormatChanged(const codecs::StreamFormat& format) {
                     format.visible.height};
   recomputeOutputParams();
   resolution_ = ResolutionState::kEventSent;
+  captureSetupPending_ = sessionLayout_.has_value();
   logs::device().info("stream {}: resolution {}x{} (visible {}x{}), needs {} output buffers", id_,
                       format.codedWidth, format.codedHeight, format.visible.width,
                       format.visible.height, outParams_.min_buffers);

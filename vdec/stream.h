@@ -106,7 +106,14 @@ class Stream {
   std::optional<buffers::FrameLayout> sessionLayout_;  // what the session writes
   std::optional<codecs::StreamFormat> streamFormat_;
   ResolutionState resolution_ = ResolutionState::kNone;
+  // A resolution change after a layout was in use: the guest must set CAPTURE up again
+  // (QUEUE_CLEAR or RESOURCE_DESTROY_ALL or RESOURCE_CREATE on the output queue, i.e.
+  // STREAMOFF/REQBUFS as dev-decoder.rst asks) before the new layout counts as acknowledged;
+  // re-queuing the old buffers alone does not.
+  bool captureSetupPending_ = false;
 
+  // Declared before session_: the place is given back only after the session has stopped.
+  std::optional<SlotCounter::Slot> decoderSlot_;
   std::unique_ptr<codecs::DecoderSession> session_;
   std::map<uint32_t, InputResource> inputs_;
   std::map<uint32_t, OutputResource> outputs_;

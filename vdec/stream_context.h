@@ -11,6 +11,7 @@
 #include "buffers/guest_memory.h"
 #include "buffers/object_resolver.h"
 #include "codecs/decoder_backend.h"
+#include "vdec/base/slot_counter.h"
 #include "vdec/device_config.h"
 
 namespace vdec {
@@ -31,6 +32,8 @@ struct StreamContext {
   const std::shared_ptr<const buffers::GuestMemory>& memory;  // null before SET_MEM_TABLE
   buffers::ObjectResolver* const& resolver;                   // null without SHARED_OBJECT
   DeviceStatistics& statistics;
+  // Streams that hold a decoder session (config.maxDecodingStreams places).
+  SlotCounter& decoderSlots;
   // Answers the command that carried `tag`.
   std::function<void(uint64_t tag, std::vector<std::byte> response)> complete;
   // Queues a VIRTIO_VIDEO_EVENT_* for a stream.

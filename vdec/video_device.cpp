@@ -30,12 +30,14 @@ VideoDevice::VideoDevice(DeviceConfig config, std::shared_ptr<codecs::DecoderBac
     : config_(std::move(config)),
       backend_(std::move(backend)),
       notifyFd_(makeNotifyFd()),
+      decoderSlots_(config_.maxDecodingStreams),
       streamContext_{
           config_,
           *backend_,
           memory_,
           resolver_,
           statistics_,
+          decoderSlots_,
           [this](uint64_t tag, std::vector<std::byte> response) {
             complete(tag, std::move(response));
           },

@@ -87,6 +87,7 @@ class VideoDevice {
   std::map<uint64_t, size_t> capacities_;  // guest response buffer size per pending tag
   std::deque<wire::virtio_video_event> events_;
   Statistics statistics_;
+  SlotCounter decoderSlots_;     // outlives streams_ (their slots)
   StreamContext streamContext_;  // refers to the members above
   std::map<uint32_t, std::unique_ptr<Stream>> streams_;
 };

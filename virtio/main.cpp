@@ -220,7 +220,15 @@ int main(int argc, char** argv) {
   app.add_option("--threads", config.decoderThreads, "decoder threads per stream (0 = automatic)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  app.add_option("--max-streams", config.maxStreams, "streams open at once")
+  app.add_option("--max-streams", config.maxStreams,
+                 "streams open at once (an open stream that does not decode holds no thread and "
+                 "no decoder: a guest's open() of the video node is a STREAM_CREATE)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-decoding-streams", config.maxDecodingStreams,
+                 "streams with a decoder at once; a stream takes one at its first input and "
+                 "keeps it until STREAM_DESTROY; over the bound that input gets "
+                 "ERR_OUT_OF_MEMORY and the stream an error event")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--max-resources", config.maxResourcesPerStream, "resources per stream queue")

@@ -12,6 +12,7 @@
 #include "samples/harness/frame_sink.h"
 #include "samples/harness/video_driver.h"
 #include "tests/integration/daemon_process.h"
+#include "tests/integration/process_stats.h"
 #include "tests/test_paths.h"
 #include "vdec/base/wire.h"
 
@@ -138,6 +139,22 @@ TEST_F(MalformedInputTest, EveryCommandShortLongAndGarbage) {
       uint32_t type = raw(garbage, {}, 4096);
       EXPECT_TRUE(type >= 0x200 && type <= 0x305) << std::hex << type;
     }
+  }
+}
+
+// v4l2-compliance's "unlimited opens": 100 STREAM_CREATEs at once succeed with the default
+// limits, and open streams that never decode start no thread (the daemon's thread count does
+// not grow); a stream decodes bit-exactly beside them (TearDown), and they all go away.
+TEST_F(MalformedInputTest, HundredStreamsOpenAtOnceWithoutThreads) {
+  const uint64_t threadsBefore = readProcessStats(daemon_->pid()).threads;
+  for (uint32_t id = 1000; id < 1100; ++id) {
+    auto status = driver_->streamCreate(id, w::VIRTIO_VIDEO_FORMAT_H264);
+    ASSERT_TRUE(status) << "stream " << id << ": " << status.error().message;
+  }
+  EXPECT_EQ(readProcessStats(daemon_->pid()).threads, threadsBefore);
+  for (uint32_t id = 1000; id < 1100; ++id) {
+    auto status = driver_->streamDestroy(id);
+    ASSERT_TRUE(status) << "stream " << id << ": " << status.error().message;
   }
 }
 

@@ -51,16 +51,17 @@ class VideoDeviceTest : public ::testing::Test {
     cmd.coded_format = format;
     return toBytes(cmd);
   }
-  std::vector<std::byte> setResourceType(uint32_t queue, uint32_t type) {
+  std::vector<std::byte> setResourceType(uint32_t queue, uint32_t type, uint32_t stream = kStream) {
     w::virtio_video_set_params_ext cmd{};
-    cmd.hdr = {w::VIRTIO_VIDEO_CMD_SET_PARAMS_EXT, kStream};
+    cmd.hdr = {w::VIRTIO_VIDEO_CMD_SET_PARAMS_EXT, stream};
     cmd.params.base.queue_type = queue;
     cmd.params.resource_type = type;
     return toBytes(cmd);
   }
-  std::vector<std::byte> resourceCreate(uint32_t queue, uint32_t id, uint64_t gpa, uint32_t len) {
+  std::vector<std::byte> resourceCreate(uint32_t queue, uint32_t id, uint64_t gpa, uint32_t len,
+                                        uint32_t stream = kStream) {
     w::virtio_video_resource_create cmd{};
-    cmd.hdr = {w::VIRTIO_VIDEO_CMD_RESOURCE_CREATE, kStream};
+    cmd.hdr = {w::VIRTIO_VIDEO_CMD_RESOURCE_CREATE, stream};
     cmd.queue_type = queue;
     cmd.resource_id = id;
     cmd.planes_layout = w::VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER;
@@ -70,9 +71,10 @@ class VideoDeviceTest : public ::testing::Test {
     appendWire(bytes, w::virtio_video_mem_entry{gpa, len, {}});
     return bytes;
   }
-  std::vector<std::byte> resourceQueue(uint32_t queue, uint32_t id, uint64_t ts, uint32_t size) {
+  std::vector<std::byte> resourceQueue(uint32_t queue, uint32_t id, uint64_t ts, uint32_t size,
+                                       uint32_t stream = kStream) {
     w::virtio_video_resource_queue cmd{};
-    cmd.hdr = {w::VIRTIO_VIDEO_CMD_RESOURCE_QUEUE, kStream};
+    cmd.hdr = {w::VIRTIO_VIDEO_CMD_RESOURCE_QUEUE, stream};
     cmd.queue_type = queue;
     cmd.resource_id = id;
     cmd.timestamp = ts;
@@ -179,6 +181,67 @@ TEST_F(VideoDeviceTest, StreamCreateChecks) {
     EXPECT_EQ(sendForType(createStream(id)), w::VIRTIO_VIDEO_RESP_OK_NODATA);
   }
   EXPECT_EQ(sendForType(createStream(5)), w::VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY);
+}
+
+// v4l2-compliance opens the node 100 times; each open is a STREAM_CREATE. With the default
+// limits they all succeed, and an open stream that never decodes starts no decoder session.
+TEST_F(VideoDeviceTest, HundredStreamsOpenAtOnceWithTheDefaults) {
+  device_ = std::make_unique<VideoDevice>(DeviceConfig{}, backend_);
+  device_->setGuestMemory(ram_.memory);
+  for (uint32_t id = 1; id <= 100; ++id) {
+    ASSERT_EQ(sendForType(createStream(id)), w::VIRTIO_VIDEO_RESP_OK_NODATA) << "stream " << id;
+    ASSERT_EQ(sendForType(setResourceType(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 0, id)),
+              w::VIRTIO_VIDEO_RESP_OK_NODATA);
+  }
+  EXPECT_EQ(backend_->sessionsCreated, 0);
+  for (uint32_t id = 1; id <= 100; ++id) {
+    EXPECT_EQ(sendForType(toBytes(w::virtio_video_cmd_hdr{w::VIRTIO_VIDEO_CMD_STREAM_DESTROY, id})),
+              w::VIRTIO_VIDEO_RESP_OK_NODATA);
+  }
+}
+
+// Streams that decode are bounded apart from streams that are open: over the bound the first
+// input is refused in full with ERR (out of memory) and the stream gets an error event; the
+// place comes back when a decoding stream is destroyed.
+TEST_F(VideoDeviceTest, DecodingStreamsAreBoundedApartFromOpenStreams) {
+  DeviceConfig config;
+  config.maxStreams = 4;
+  config.maxDecodingStreams = 1;
+  device_ = std::make_unique<VideoDevice>(config, backend_);
+  device_->setGuestMemory(ram_.memory);
+  auto open = [&](uint32_t id) {
+    ASSERT_EQ(sendForType(createStream(id)), w::VIRTIO_VIDEO_RESP_OK_NODATA);
+    ASSERT_EQ(sendForType(setResourceType(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 0, id)),
+              w::VIRTIO_VIDEO_RESP_OK_NODATA);
+    ASSERT_EQ(sendForType(resourceCreate(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 100,
+                                         ram_.base + (1 << 20) + id * 65536, 65536, id)),
+              w::VIRTIO_VIDEO_RESP_OK_NODATA);
+  };
+  open(1);
+  open(2);
+  EXPECT_TRUE(send(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 100, 1, 4, 1)).empty());
+  EXPECT_EQ(backend_->sessionsCreated, 1);
+
+  auto refused = send(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 100, 1, 4, 2));
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].response.size(), sizeof(w::virtio_video_resource_queue_resp));
+  EXPECT_EQ(typeOf(refused[0]), w::VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY);
+  auto resp = readWire<w::virtio_video_resource_queue_resp>(refused[0].response);
+  EXPECT_EQ(resp->flags & w::VIRTIO_VIDEO_BUFFER_FLAG_ERR, w::VIRTIO_VIDEO_BUFFER_FLAG_ERR);
+  ASSERT_TRUE(device_->hasPendingEvents());
+  auto event = device_->popEvent();
+  EXPECT_EQ(event.event_type, w::VIRTIO_VIDEO_EVENT_ERROR);
+  EXPECT_EQ(event.stream_id, 2u);
+  EXPECT_EQ(backend_->sessionsCreated, 1);
+
+  // Destroying the decoding stream gives its place to the next stream that decodes.
+  // (its pending input comes back with ERR first, then the destroy is answered)
+  auto destroyed = send(toBytes(w::virtio_video_cmd_hdr{w::VIRTIO_VIDEO_CMD_STREAM_DESTROY, 1}));
+  ASSERT_EQ(destroyed.size(), 2u);
+  EXPECT_EQ(typeOf(destroyed.back()), w::VIRTIO_VIDEO_RESP_OK_NODATA);
+  open(3);
+  EXPECT_TRUE(send(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 100, 1, 4, 3)).empty());
+  EXPECT_EQ(backend_->sessionsCreated, 2);
 }
 
 TEST_F(VideoDeviceTest, OpenTimeParamsAreValidForTheGuest) {
@@ -310,6 +373,53 @@ TEST_F(VideoDeviceTest, DecodeFlowThroughTheStateMachine) {
   EXPECT_EQ(done[1].tag, drainTag);
   EXPECT_EQ(typeOf(done[1]), w::VIRTIO_VIDEO_RESP_OK_NODATA);
   EXPECT_EQ(device_->statistics().frames, 1u);
+}
+
+// A resolution change while a layout is in use (dev-decoder.rst "Dynamic resolution change"):
+// the guest re-reads the params at once, but re-queuing the old CAPTURE buffers is not a new
+// CAPTURE setup (v4l2-ctl does that while it waits for a LAST buffer). The new layout counts
+// only after the output queue was set up again (here QUEUE_CLEAR(OUTPUT) + RESOURCE_CREATE).
+TEST_F(VideoDeviceTest, MidStreamResolutionChangeWaitsForANewCaptureSetup) {
+  startStream();
+  EXPECT_TRUE(send(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 100, 1, 4)).empty());
+  auto* session = backend_->lastSession;
+  ASSERT_NE(session, nullptr);
+  emit(codecs::FormatChanged{{320, 240, {0, 0, 320, 240}, 6}});
+  ASSERT_TRUE(device_->hasPendingEvents());
+  device_->popEvent();
+  getParams(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT);
+  auto out = getParams(w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT);
+  const uint32_t smallBytes =
+      out.base.plane_formats[0].plane_size + out.base.plane_formats[1].plane_size;
+  ASSERT_EQ(sendForType(resourceCreate(w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, 1, ram_.base + (4 << 20),
+                                       smallBytes)),
+            w::VIRTIO_VIDEO_RESP_OK_NODATA);
+  EXPECT_TRUE(send(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, 1, 0, 0)).empty());
+  ASSERT_TRUE(session->layout.has_value());
+  EXPECT_EQ(session->layout->visible.width, 320u);
+  emit(codecs::PictureReady{1, 1, false, false, 0});
+  ASSERT_EQ(device_->takeCompletions().size(), 1u);
+
+  // The new size: the guest reads both params (update_params) and re-queues the old buffer.
+  emit(codecs::FormatChanged{{160, 120, {0, 0, 160, 120}, 6}});
+  ASSERT_TRUE(device_->hasPendingEvents());
+  EXPECT_EQ(device_->popEvent().event_type, w::VIRTIO_VIDEO_EVENT_DECODER_RESOLUTION_CHANGED);
+  getParams(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT);
+  out = getParams(w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT);
+  EXPECT_EQ(out.base.frame_width, 160u);
+  EXPECT_TRUE(send(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, 1, 0, 0)).empty());
+  EXPECT_EQ(session->layout->visible.width, 320u) << "old buffers re-queued: no new layout yet";
+
+  // STREAMOFF(CAPTURE) + REQBUFS: the new layout is acknowledged by the next queued buffer.
+  send(queueCommand(w::VIRTIO_VIDEO_CMD_QUEUE_CLEAR, w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT));
+  device_->processBackendEvents();  // the fake session answers the clear at once
+  device_->takeCompletions();
+  ASSERT_EQ(sendForType(resourceCreate(w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, 2, ram_.base + (8 << 20),
+                                       out.base.plane_formats[0].plane_size +
+                                           out.base.plane_formats[1].plane_size)),
+            w::VIRTIO_VIDEO_RESP_OK_NODATA);
+  EXPECT_TRUE(send(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, 2, 0, 0)).empty());
+  EXPECT_EQ(session->layout->visible.width, 160u);
 }
 
 // QUEUE_CLEAR(OUTPUT) is answered when the session says the buffers are free (OutputCleared):
