@@ -24,8 +24,11 @@ std::vector<std::byte> errorResponse(ErrorCode code, uint32_t streamId) {
   return toBytes(w::virtio_video_cmd_hdr{responseTypeFor(code), streamId});
 }
 
-std::vector<std::byte> errorResponseFor(uint32_t commandType, ErrorCode code, uint32_t streamId) {
+std::vector<std::byte> errorResponseFor(uint32_t commandType, ErrorCode code, uint32_t streamId,
+                                        uint32_t requestedQueue) {
   std::vector<std::byte> response = errorResponse(code, streamId);
+  const bool knownQueue = requestedQueue == w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT ||
+                          requestedQueue == w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT;
   switch (commandType) {
     case w::VIRTIO_VIDEO_CMD_RESOURCE_QUEUE: {
       w::virtio_video_resource_queue_resp resp{};
@@ -33,12 +36,18 @@ std::vector<std::byte> errorResponseFor(uint32_t commandType, ErrorCode code, ui
       resp.flags = w::VIRTIO_VIDEO_BUFFER_FLAG_ERR;
       return toBytes(resp);
     }
-    case w::VIRTIO_VIDEO_CMD_GET_PARAMS:
-      response.resize(sizeof(w::virtio_video_get_params_resp));
-      break;
-    case w::VIRTIO_VIDEO_CMD_GET_PARAMS_EXT:
-      response.resize(sizeof(w::virtio_video_get_params_ext_resp));
-      break;
+    case w::VIRTIO_VIDEO_CMD_GET_PARAMS: {
+      w::virtio_video_get_params_resp resp{};
+      resp.hdr = {responseTypeFor(code), streamId};
+      if (knownQueue) resp.params.queue_type = requestedQueue;
+      return toBytes(resp);
+    }
+    case w::VIRTIO_VIDEO_CMD_GET_PARAMS_EXT: {
+      w::virtio_video_get_params_ext_resp resp{};
+      resp.hdr = {responseTypeFor(code), streamId};
+      if (knownQueue) resp.params.base.queue_type = requestedQueue;
+      return toBytes(resp);
+    }
     case w::VIRTIO_VIDEO_CMD_GET_CONTROL:
       response.resize(sizeof(w::virtio_video_get_control_resp));
       break;

@@ -121,11 +121,18 @@ void VideoDevice::dispatch(uint64_t tag, std::span<const std::byte> request) {
   w::virtio_video_cmd_hdr header{};
   CommandLimits limits{config_.maxEntriesPerResource};
   auto command = parseCommand(request, limits, &header);
+  // The queue_type a queue command asked about (its first field after the header), for error
+  // replies that must name it (errorResponseFor); 0 if the request is too short.
+  uint32_t requestedQueue = 0;
+  if (request.size() >= sizeof(header) + sizeof(requestedQueue)) {
+    std::memcpy(&requestedQueue, request.data() + sizeof(header), sizeof(requestedQueue));
+  }
   if (!command) {
     logs::device().debug("bad command {:#x} ({} bytes): {}", header.type, request.size(),
                          command.error().message);
     ++statistics_.errorResponses;
-    return complete(tag, errorResponseFor(header.type, command.error().code, header.stream_id));
+    return complete(tag, errorResponseFor(header.type, command.error().code, header.stream_id,
+                                          requestedQueue));
   }
   SPDLOG_LOGGER_DEBUG(&logs::device(), "stream {}: {}", command->streamId,
                       commandName(command->type));
@@ -133,7 +140,7 @@ void VideoDevice::dispatch(uint64_t tag, std::span<const std::byte> request) {
   auto fail = [&](ErrorCode code, const char* why) {
     logs::device().debug("stream {}: {}: {}", streamId, commandName(command->type), why);
     ++statistics_.errorResponses;
-    complete(tag, errorResponseFor(command->type, code, streamId));
+    complete(tag, errorResponseFor(command->type, code, streamId, requestedQueue));
   };
 
   if (auto* query = std::get_if<QueryCapabilityCmd>(&command->body)) {

@@ -172,6 +172,32 @@ TEST_F(VideoDeviceTest, StreamCommandsOnUnknownStream) {
             w::VIRTIO_VIDEO_RESP_ERR_INVALID_STREAM_ID);
 }
 
+// The driver files a GET_PARAMS(_EXT) reply under the reply's params.queue_type, whatever its
+// type: an error reply names the queue that was asked for, at full length, so neither the
+// other queue's format is wiped nor the request left waiting (guest-driver.md §6).
+TEST_F(VideoDeviceTest, GetParamsErrorRepliesNameTheRequestedQueue) {
+  for (uint32_t queue : {w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT}) {
+    auto done = send(queueCommand(w::VIRTIO_VIDEO_CMD_GET_PARAMS_EXT, queue, 9));
+    ASSERT_EQ(done.size(), 1u);
+    ASSERT_EQ(done[0].response.size(), sizeof(w::virtio_video_get_params_ext_resp));
+    auto ext = readWire<w::virtio_video_get_params_ext_resp>(done[0].response);
+    EXPECT_EQ(ext->hdr.type, w::VIRTIO_VIDEO_RESP_ERR_INVALID_STREAM_ID);
+    EXPECT_EQ(ext->params.base.queue_type, queue);
+
+    done = send(queueCommand(w::VIRTIO_VIDEO_CMD_GET_PARAMS, queue, 9));
+    ASSERT_EQ(done.size(), 1u);
+    ASSERT_EQ(done[0].response.size(), sizeof(w::virtio_video_get_params_resp));
+    auto base = readWire<w::virtio_video_get_params_resp>(done[0].response);
+    EXPECT_EQ(base->params.queue_type, queue);
+  }
+  // A malformed request (queue_type out of range): full length, queue_type left 0.
+  auto done = send(queueCommand(w::VIRTIO_VIDEO_CMD_GET_PARAMS_EXT, 0x7777, kStream));
+  ASSERT_EQ(done.size(), 1u);
+  ASSERT_EQ(done[0].response.size(), sizeof(w::virtio_video_get_params_ext_resp));
+  EXPECT_EQ(readWire<w::virtio_video_get_params_ext_resp>(done[0].response)->params.base.queue_type,
+            0u);
+}
+
 TEST_F(VideoDeviceTest, StreamCreateChecks) {
   EXPECT_EQ(sendForType(createStream()), w::VIRTIO_VIDEO_RESP_OK_NODATA);
   EXPECT_EQ(sendForType(createStream()), w::VIRTIO_VIDEO_RESP_ERR_INVALID_STREAM_ID);
