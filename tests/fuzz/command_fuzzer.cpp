@@ -3,7 +3,9 @@
 // through a VideoDevice with the real FFmpeg backend and a memfd guest RAM.
 //
 // Input format (tests/fuzz/make_seeds.py writes seeds in it):
-//   byte 0 = mode. Bit 7 set: parser mode, the rest is one request for parseCommand().
+//   byte 0 = mode. Bits 7 and 6 set: virtio-media parser mode, the rest is one commandq request
+//   for media::parseMediaCommand(). Bit 7 alone: parser mode, the rest is one request for
+//   parseCommand().
 //   Otherwise device mode (bit 0: two decoder threads instead of one), then records until the
 //   input ends, each [u8 kind][u16 length][length bytes]:
 //     kind % 4 == 0  command:    u16 response capacity (at least 8), then the request bytes
@@ -19,6 +21,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -32,6 +35,7 @@
 #include "tests/fuzz/fuzz_support.h"
 #include "vdec/command.h"
 #include "vdec/device_config.h"
+#include "vdec/media/media_command.h"
 #include "vdec/protocol/virtio_video.h"
 #include "vdec/video_device.h"
 
@@ -64,6 +68,38 @@ void parserMode(std::span<const uint8_t> data) {
   }
   if (auto* queue = std::get_if<ResourceQueueCmd>(&command->body)) {
     VDEC_FUZZ_ASSERT(queue->numDataSizes <= w::VIRTIO_VIDEO_MAX_PLANES);
+  }
+}
+
+// virtio-media: a parsed command is internally consistent; a failure is EINVAL or ENOTTY.
+void mediaParserMode(std::span<const uint8_t> data) {
+  auto command = media::parseMediaCommand(std::as_bytes(data), media::MediaCommandLimits{});
+  if (!command) {
+    const uint32_t status = media::mediaStatusFor(command.error());
+    VDEC_FUZZ_ASSERT(status == EINVAL || status == ENOTTY);
+    return;
+  }
+  VDEC_FUZZ_ASSERT(command->type >= w::VIRTIO_MEDIA_CMD_OPEN &&
+                   command->type <= w::VIRTIO_MEDIA_CMD_MUNMAP);
+  const auto* ioctl = std::get_if<media::IoctlCmd>(&command->body);
+  if (ioctl == nullptr) return;
+  VDEC_FUZZ_ASSERT(ioctl->ioctl != nullptr);
+  if (const auto* fixed = std::get_if<media::FixedPayload>(&ioctl->payload)) {
+    VDEC_FUZZ_ASSERT(fixed->size() == ioctl->ioctl->payloadSize || fixed->empty());
+  }
+  if (const auto* buffer = std::get_if<media::MediaBufferPayload>(&ioctl->payload)) {
+    VDEC_FUZZ_ASSERT(buffer->planes.size() <= w::VIRTIO_MEDIA_MAX_PLANES);
+    for (size_t p = 0; p < buffer->sharedPages.size(); ++p) {
+      uint64_t covered = 0;
+      for (const auto& range : buffer->sharedPages[p]) covered += range.length;
+      const uint64_t length = buffer->planes.empty() ? buffer->buffer.length
+                                                     : buffer->planes.at(p).length;
+      VDEC_FUZZ_ASSERT(covered == length);
+    }
+  }
+  if (const auto* controls = std::get_if<media::MediaExtControls>(&ioctl->payload)) {
+    VDEC_FUZZ_ASSERT(controls->controls.size() == controls->header.count);
+    VDEC_FUZZ_ASSERT(controls->controlPages.size() == controls->controls.size());
   }
 }
 
@@ -222,6 +258,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   ByteReader in(std::span(data, size));
   const uint8_t mode = in.u8();
+  if ((mode & 0xC0) == 0xC0) {
+    mediaParserMode(std::span(data + 1, size - 1));
+    return 0;
+  }
   if (mode & 0x80) {
     parserMode(std::span(data + 1, size - 1));
     return 0;

@@ -301,7 +301,58 @@ def command_seeds():
     }
     for name, request in parser.items():
         seeds["parse_" + name] = b"\x80" + request
+    for name, request in media_requests().items():
+        seeds["media_" + name] = b"\xc0" + request
     return seeds
+
+
+# virtio-media commandq requests (vdec/protocol/virtio_media.h, v4l2.h), for the media parser mode.
+MEDIA_OPEN, MEDIA_CLOSE, MEDIA_IOCTL, MEDIA_MMAP, MEDIA_MUNMAP = 1, 2, 3, 4, 5
+V4L2_MEMORY_MMAP, V4L2_MEMORY_USERPTR, V4L2_MEMORY_DMABUF = 1, 2, 4
+V4L2_OUTPUT, V4L2_CAPTURE_MPLANE = 2, 9
+
+
+def media_ioctl(code, payload, session=1):
+    return struct.pack("<IIII", MEDIA_IOCTL, 0, session, code) + payload
+
+
+def v4l2_buffer(buf_type, memory, length, index=0):
+    # index type bytesused flags field pad; timestamp; timecode; sequence memory m length ...
+    return (struct.pack("<IIIIII", index, buf_type, 0, 0, 1, 0) + bytes(16) + bytes(16) +
+            struct.pack("<IIQIIII", 0, memory, 0, length, 0, 0, 0))
+
+
+def v4l2_plane(length):
+    return struct.pack("<IIQI", 0, length, 0, 0) + bytes(44)
+
+
+def sg(start, length):
+    return struct.pack("<QII", start, length, 0)
+
+
+def media_requests():
+    return {
+        "open": struct.pack("<II", MEDIA_OPEN, 0),
+        "close": struct.pack("<IIII", MEDIA_CLOSE, 0, 1, 0),
+        "mmap": struct.pack("<IIIII", MEDIA_MMAP, 0, 1, 1, 0x1000),
+        "munmap": struct.pack("<IIQ", MEDIA_MUNMAP, 0, 0x1000),
+        "g_fmt": media_ioctl(4, struct.pack("<I", V4L2_CAPTURE_MPLANE) + bytes(204)),
+        "streamon": media_ioctl(18, struct.pack("<I", V4L2_OUTPUT)),
+        "qbuf_mmap": media_ioctl(15, v4l2_buffer(V4L2_OUTPUT, V4L2_MEMORY_MMAP, 4096)),
+        "qbuf_userptr": media_ioctl(15, v4l2_buffer(V4L2_OUTPUT, V4L2_MEMORY_USERPTR, 6000) +
+                                    sg(0x10000, 4096) + sg(0x30000, 4096)),
+        "qbuf_userptr_mplane": media_ioctl(
+            15, v4l2_buffer(V4L2_CAPTURE_MPLANE, V4L2_MEMORY_USERPTR, 2) + v4l2_plane(8192) +
+            v4l2_plane(100) + sg(0x1000, 8192) + sg(0x9000, 100)),
+        "qbuf_dmabuf_mplane": media_ioctl(
+            15, v4l2_buffer(V4L2_CAPTURE_MPLANE, V4L2_MEMORY_DMABUF, 2) + v4l2_plane(100) +
+            v4l2_plane(50) + bytes(range(16)) + bytes(range(16, 32))),
+        "s_ext_ctrls": media_ioctl(
+            72, struct.pack("<IIIiIIQ", 0x990000, 2, 0, 0, 0, 0, 0) +
+            struct.pack("<IIIQ", 0x990a6b, 0, 0, 3) + struct.pack("<IIIQ", 0x990a6c, 12, 0, 0) +
+            sg(0x7000, 12)),
+        "querycap_enotty": media_ioctl(0, bytes(104)),
+    }
 
 
 # ---- bitstream_fuzzer -----------------------------------------------------------------------

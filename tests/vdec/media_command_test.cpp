@@ -104,13 +104,13 @@ TEST(MediaCommand, MmapWithUnknownFlagsIsEinval) {
   EXPECT_FALSE(std::get<MmapCmd>(readOnly->body).writable);
 }
 
-TEST(MediaCommand, UnknownCommandTypesAreEinvalWithTheHeaderReturned) {
+TEST(MediaCommand, UnknownCommandTypesAreEnottyWithTheHeaderReturned) {
   for (uint32_t type : {0u, 6u, 0x100u, 0xFFFFFFFFu}) {
     w::virtio_media_cmd_header header{};
     auto result = parse(RequestBuilder().add(w::virtio_media_cmd_header{type, 0}).zeros(16).bytes(),
                         &header);
     ASSERT_FALSE(result);
-    EXPECT_EQ(mediaStatusFor(result.error()), uint32_t{EINVAL});
+    EXPECT_EQ(mediaStatusFor(result.error()), uint32_t{ENOTTY});
     EXPECT_EQ(header.cmd, type);
   }
 }

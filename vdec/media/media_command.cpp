@@ -94,7 +94,8 @@ Result<MediaCommand> parseMediaCommand(std::span<const std::byte> request,
       break;
     }
     default:
-      return makeError(ErrorCode::kInvalidParameter, "unknown command type {}", hdr.cmd);
+      // ENOTTY, as the reference device (chromeos/virtio-media device/src/lib.rs) answers it.
+      return makeError(ErrorCode::kUnsupported, "unknown command type {}", hdr.cmd);
   }
   return command;
 }

@@ -47,9 +47,10 @@ struct MediaCommand {
 
 using MediaCommandLimits = MediaPayloadLimits;
 
-// Parses a request (a copy the caller owns). Errors: kUnsupported for an ioctl code the device
-// does not implement (answered ENOTTY), kInvalidParameter for everything else: an unknown command
-// type, a wrong size, a field out of range (answered EINVAL; see mediaStatusFor()). The header,
+// Parses a request (a copy the caller owns). Errors: kUnsupported for an unknown command type or
+// an ioctl code the device does not implement (answered ENOTTY), kInvalidParameter for everything
+// else: a request shorter than a header, a wrong size (the driver sends exact sizes; trailing
+// bytes are refused), a field out of range (answered EINVAL; see mediaStatusFor()). The header,
 // when readable, is returned through `header` even when the parse fails.
 Result<MediaCommand> parseMediaCommand(std::span<const std::byte> request,
                                        const MediaCommandLimits& limits,
