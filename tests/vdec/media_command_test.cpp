@@ -92,6 +92,10 @@ TEST(MediaCommand, FieldsAreCopiedOut) {
   EXPECT_STREQ(cmd.ioctl->name, "VIDIOC_STREAMON");
   ASSERT_EQ(std::get<FixedPayload>(cmd.payload).size(), 4u);
   EXPECT_EQ(std::get<FixedPayload>(cmd.payload)[0], std::byte{9});
+  EXPECT_EQ(ioctlResponsePayloadSize(cmd), 0u);  // _IOW: only the header comes back
+  auto gFmt = parse(ioctlRequest(kGFmt).zeros(208).bytes());
+  ASSERT_TRUE(gFmt);
+  EXPECT_EQ(ioctlResponsePayloadSize(std::get<IoctlCmd>(gFmt->body)), 208u);
 }
 
 TEST(MediaCommand, MmapWithUnknownFlagsIsEinval) {

@@ -193,6 +193,27 @@ TEST(MediaBufferPayload, VirtioObjectsCarryOneUuidPerPlane) {
   EXPECT_EQ(statusOf(multi.add(first).bytes()), uint32_t{EINVAL});
 }
 
+size_t responseSizeOf(const std::vector<std::byte>& bytes) {
+  auto command = parse(bytes);
+  EXPECT_TRUE(command);
+  return command ? ioctlResponsePayloadSize(std::get<IoctlCmd>(command->body)) : 0;
+}
+
+TEST(MediaBufferPayload, ResponseRepeatsBufferPlanesAndUuidsButNotSgLists) {
+  EXPECT_EQ(responseSizeOf(ioctlRequest(kQbuf)
+                               .add(buffer(v4l2::kBufTypeVideoOutput, v4l2::kMemoryUserptr, 100))
+                               .add(sgEntry(0x1000, 100))
+                               .bytes()),
+            88u);
+  EXPECT_EQ(responseSizeOf(ioctlRequest(kQbuf)
+                               .add(buffer(v4l2::kBufTypeVideoCaptureMplane, v4l2::kMemoryDmabuf, 2))
+                               .add(plane(1))
+                               .add(plane(1))
+                               .zeros(32)
+                               .bytes()),
+            88u + 2 * 64 + 2 * 16);
+}
+
 w::v4l2_ext_controls extControls(uint32_t count) {
   w::v4l2_ext_controls c{};
   c.which = 0x00990000;  // V4L2_CTRL_CLASS_CODEC
@@ -223,6 +244,7 @@ TEST(MediaExtControls, ValueAndPointerControls) {
   EXPECT_TRUE(payload.controlPages[0].empty());
   ASSERT_EQ(payload.controlPages[1].size(), 1u);
   EXPECT_EQ(payload.controlPages[1][0].length, 12u);
+  EXPECT_EQ(ioctlResponsePayloadSize(std::get<IoctlCmd>(command->body)), 32u + 2 * 20);
 }
 
 TEST(MediaExtControls, NoControls) {

@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -17,6 +18,16 @@ T as(const std::vector<std::byte>& bytes) {
   auto value = readWire<T>(bytes);
   EXPECT_TRUE(value);
   return value ? *value : T{};
+}
+
+TEST(MediaResponse, ConfigSpace) {
+  auto config = mediaConfig(0x04004000, 0, "vdec");
+  EXPECT_EQ(config.device_caps, 0x04004000u);
+  EXPECT_EQ(config.device_type, 0u);
+  EXPECT_STREQ(reinterpret_cast<const char*>(config.card), "vdec");
+  const std::string longName(40, 'x');
+  config = mediaConfig(0, 0, longName);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(config.card), 32), longName.substr(0, 32));
 }
 
 TEST(MediaResponse, HeadersAndFixedResponses) {

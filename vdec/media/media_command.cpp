@@ -100,6 +100,18 @@ Result<MediaCommand> parseMediaCommand(std::span<const std::byte> request,
   return command;
 }
 
+size_t ioctlResponsePayloadSize(const IoctlCmd& ioctl) {
+  if (ioctl.ioctl->direction == IoctlDirection::kWrite) return 0;
+  if (const auto* buffer = std::get_if<MediaBufferPayload>(&ioctl.payload)) {
+    return sizeof(w::v4l2_buffer) + buffer->planes.size() * sizeof(w::v4l2_plane) +
+           buffer->objects.size() * sizeof(buffers::Uuid);
+  }
+  if (const auto* controls = std::get_if<MediaExtControls>(&ioctl.payload)) {
+    return sizeof(w::v4l2_ext_controls) + controls->controls.size() * sizeof(w::v4l2_ext_control);
+  }
+  return ioctl.ioctl->payloadSize;
+}
+
 uint32_t mediaStatusFor(const Error& error) {
   switch (error.code) {
     case ErrorCode::kUnsupported: return ENOTTY;

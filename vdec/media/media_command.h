@@ -56,6 +56,12 @@ Result<MediaCommand> parseMediaCommand(std::span<const std::byte> request,
                                        const MediaCommandLimits& limits,
                                        wire::virtio_media_cmd_header* header = nullptr);
 
+// Bytes of ioctl payload the device writes after virtio_media_resp_ioctl on success: 0 for _IOW
+// ioctls; the struct for fixed ones; v4l2_buffer + planes + UUIDs (VIRTIO_OBJECT UUIDs are in
+// both parts, SHARED_PAGES SG lists only in the readable one); v4l2_ext_controls + controls. A
+// chain whose writable part is smaller cannot be answered with success.
+size_t ioctlResponsePayloadSize(const IoctlCmd& ioctl);
+
 // The Linux errno a failed parse is answered with in virtio_media_resp_header.status.
 uint32_t mediaStatusFor(const Error& error);
 

@@ -9,6 +9,15 @@
 namespace vdec::media {
 namespace w = wire;
 
+w::virtio_media_config mediaConfig(uint32_t deviceCaps, uint32_t deviceType,
+                                   std::string_view card) {
+  w::virtio_media_config config{};
+  config.device_caps = deviceCaps;
+  config.device_type = deviceType;
+  std::memcpy(config.card, card.data(), std::min(card.size(), sizeof(config.card)));
+  return config;
+}
+
 std::vector<std::byte> mediaStatusResponse(uint32_t status) {
   return toBytes(w::virtio_media_resp_header{status, 0});
 }

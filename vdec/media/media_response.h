@@ -5,11 +5,16 @@
 
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "vdec/protocol/virtio_media.h"
 
 namespace vdec::media {
+
+// The config space: `card` is truncated to 32 bytes, NUL-terminated when shorter.
+wire::virtio_media_config mediaConfig(uint32_t deviceCaps, uint32_t deviceType,
+                                      std::string_view card);
 
 // virtio_media_resp_header alone: CLOSE needs none, MUNMAP and failed commands use this. `status`
 // is 0 or a positive errno.
