@@ -4,10 +4,14 @@
 #include "vdec/media/media_command.h"
 
 #include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <random>
 
 #include <gtest/gtest.h>
 
+#include "tests/test_paths.h"
 #include "tests/vdec/media_test_util.h"
 
 namespace vdec::media {
@@ -157,6 +161,29 @@ TEST(MediaCommand, StatusMapping) {
   EXPECT_EQ(mediaStatusFor({ErrorCode::kBackendFailure, ""}), uint32_t{EIO});
   EXPECT_STREQ(mediaCommandName(w::VIRTIO_MEDIA_CMD_IOCTL), "IOCTL");
   EXPECT_STREQ(mediaCommandName(99), "UNKNOWN");
+}
+
+// The command_fuzzer seeds for the media parser mode (tests/fuzz/make_seeds.py, first byte 0xC0)
+// are well-formed requests, so that fuzzing starts from inputs that reach the payload parsers.
+TEST(MediaCommand, FuzzSeedsAreWellFormed) {
+  const std::filesystem::path corpus =
+      std::filesystem::path(vdec::testing::samplesDir()) / ".." / "tests/fuzz/corpus/command_fuzzer";
+  int seeds = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(corpus)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("media_", 0) != 0) continue;
+    SCOPED_TRACE(name);
+    std::ifstream file(entry.path(), std::ios::binary);
+    std::vector<char> raw((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    ASSERT_FALSE(raw.empty());
+    EXPECT_EQ(static_cast<uint8_t>(raw[0]), 0xC0);
+    std::vector<std::byte> request(raw.size() - 1);
+    std::memcpy(request.data(), raw.data() + 1, request.size());
+    const bool expectEnotty = name.find("enotty") != std::string::npos;
+    EXPECT_EQ(statusOf(request), expectEnotty ? uint32_t{ENOTTY} : 0u);
+    ++seeds;
+  }
+  EXPECT_GE(seeds, 10);
 }
 
 // Seeded garbage, with a valid command type and ioctl code half of the time so that the payload
