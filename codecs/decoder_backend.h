@@ -11,6 +11,7 @@
 #include "codecs/codec_profile.h"
 #include "codecs/coded_format.h"
 #include "codecs/decoder_session.h"
+#include "vdec/base/memory_budget.h"
 #include "vdec/base/result.h"
 
 namespace vdec::codecs {
@@ -29,6 +30,9 @@ struct SessionOptions {
   // Called from the decoding thread whenever takeEvents() has something; must be thread-safe
   // and must not call back into the session.
   std::function<void()> notify;
+  // The stream's memory budget: every host picture is charged to it before it is allocated; a
+  // refused charge fails the stream (StreamError). Null: not charged.
+  std::shared_ptr<MemoryBudget> memoryBudget;
 };
 
 class DecoderBackend {

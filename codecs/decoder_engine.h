@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "buffers/frame_layout.h"
@@ -93,6 +94,9 @@ class DecoderEngine {
   virtual std::optional<uint32_t> takeEndOfStreamTarget() = 0;
   // Waits for writes into the cleared resources that do not show in libavcodec (GPU work).
   virtual void settleCleared(const ClearedTargets& cleared) { (void)cleared; }
+  // Any thread, polled by the session after each decoding step: why the stream cannot go on
+  // (a host picture over the memory budget), once; nullopt otherwise.
+  virtual std::optional<std::string> takeFailure() { return std::nullopt; }
 };
 
 }  // namespace vdec::codecs

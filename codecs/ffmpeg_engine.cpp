@@ -48,7 +48,7 @@ Result<std::unique_ptr<FfmpegEngine>> FfmpegEngine::create(CodedFormat format,
 #pragma GCC diagnostic pop
 #endif
   // get_buffer2 (direct rendering) is installed before the frame threads copy the context.
-  std::shared_ptr<FramePool> pool = FramePool::create();
+  std::shared_ptr<FramePool> pool = FramePool::create(options.memoryBudget);
   pool->attach(*context);
   if (const int ret = avcodec_open2(context.get(), codec, nullptr); ret < 0) {
     return makeError(ErrorCode::kBackendFailure, "avcodec_open2({}) failed: {}", codec->name,

@@ -67,6 +67,7 @@ class FfmpegEngine final : public DecoderEngine {
   std::optional<PictureReady> deliver(const AVFrame& frame,
                                       const buffers::FrameLayout& layout) override;
   std::optional<uint32_t> takeEndOfStreamTarget() override;
+  std::optional<std::string> takeFailure() override { return pool_->hostFrames().takeFailure(); }
 
   // How long after the last lend the guest is taken to have lent all its output buffers.
   static constexpr std::chrono::milliseconds kLendSettle{100};

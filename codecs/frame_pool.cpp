@@ -20,8 +20,8 @@ size_t alignTo(size_t value, size_t alignment) {
 
 }  // namespace
 
-std::shared_ptr<FramePool> FramePool::create() {
-  return std::shared_ptr<FramePool>(new FramePool());
+std::shared_ptr<FramePool> FramePool::create(std::shared_ptr<MemoryBudget> budget) {
+  return std::shared_ptr<FramePool>(new FramePool(std::move(budget)));
 }
 
 FramePool::~FramePool() = default;
@@ -300,7 +300,7 @@ void FramePool::release(Hold* hold) {
 // thread.
 int FramePool::getBuffer(AVCodecContext* context, AVFrame* frame, int flags) {
   if ((context->codec->capabilities & AV_CODEC_CAP_DR1) == 0 || !isPlanar420(frame->format)) {
-    return avcodec_default_get_buffer2(context, frame, flags);
+    return hostFrames_.allocate(context, frame, flags);
   }
   Hold* hold = nullptr;
   std::span<std::byte> mapping;
@@ -342,7 +342,7 @@ int FramePool::getBuffer(AVCodecContext* context, AVFrame* frame, int flags) {
       chromaPlaneSize = chromaPlaneSize_;
     }
   }
-  if (hold == nullptr) return avcodec_default_get_buffer2(context, frame, flags);
+  if (hold == nullptr) return hostFrames_.allocate(context, frame, flags);
 
   hold->memory->beginCpuAccess();
   auto* base = reinterpret_cast<uint8_t*>(mapping.data());

@@ -4,11 +4,11 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
-#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -21,6 +21,7 @@
 #include "codecs/av_ptr.h"
 #include "codecs/decoder_session.h"
 #include "codecs/direct_layout.h"
+#include "codecs/host_frame_allocator.h"
 
 extern "C" {
 #include <libavcodec/avcodec.h>
@@ -60,7 +61,8 @@ class FramePool : public std::enable_shared_from_this<FramePool> {
  public:
   enum class Mode { kUndecided, kDirect, kBounce };
 
-  static std::shared_ptr<FramePool> create();
+  // Host pictures are charged to `budget` (may be null): HostFrameAllocator.
+  static std::shared_ptr<FramePool> create(std::shared_ptr<MemoryBudget> budget = nullptr);
   ~FramePool();
 
   // Installs get_buffer2 on `context` (before avcodec_open2). The pool must outlive the context.
@@ -121,6 +123,8 @@ class FramePool : public std::enable_shared_from_this<FramePool> {
 
   // libavcodec's get_buffer2 (any thread).
   int getBuffer(AVCodecContext* context, AVFrame* frame, int flags);
+  // Host pictures (every get_buffer2 not served from a lent resource).
+  HostFrameAllocator& hostFrames() { return hostFrames_; }
 
  private:
   struct Hold;
@@ -143,7 +147,7 @@ class FramePool : public std::enable_shared_from_this<FramePool> {
     bool delivered = false;
   };
 
-  FramePool() = default;
+  explicit FramePool(std::shared_ptr<MemoryBudget> budget) : hostFrames_(std::move(budget)) {}
   static int getBufferThunk(AVCodecContext* context, AVFrame* frame, int flags);
   static void releaseThunk(void* opaque, uint8_t* data);
   void release(Hold* hold);
@@ -171,6 +175,7 @@ class FramePool : public std::enable_shared_from_this<FramePool> {
   std::set<uint32_t> lentSinceLayout_;
   bool relent_ = false;
   std::chrono::steady_clock::time_point lastLend_{};
+  HostFrameAllocator hostFrames_;  // thread-safe on its own
 };
 
 // Interleaves the planar chroma of `frame` into the NV12 resource's UV plane; returns the bytes

@@ -383,9 +383,14 @@ bool SessionWorker::decodeStep(std::unique_lock<std::mutex>& lock) {
     result = DecodeLoop::Step::kProgress;
   }
   if (frame) engine_->received(*frame);
+  std::optional<std::string> failure = engine_->takeFailure();
   lock.lock();
   if (frame) decoded_.push_back(std::move(frame));
   postConsumedLocked();
+  if (failure) {
+    fail(std::move(*failure));
+    return true;
+  }
   if (result != DecodeLoop::Step::kIdle) return true;
   // libavcodec had nothing to give: the next input, or the idle flush.
   return (!packetizer_.parsing() && takeInput()) || idleFlushDue(now);

@@ -160,7 +160,8 @@ Status VaapiEngine::setUpFrames(AVCodecContext* context) {
 
 int VaapiEngine::getBuffer(AVCodecContext* context, AVFrame* frame, int flags) {
   if (context->pix_fmt != AV_PIX_FMT_VAAPI || context->hw_frames_ctx == nullptr) {
-    return avcodec_default_get_buffer2(context, frame, flags);  // software fallback
+    // The software fallback: host pictures, charged to the stream's budget.
+    return static_cast<VaapiEngine*>(context->opaque)->hostFrames_.allocate(context, frame, flags);
   }
   auto* self = static_cast<VaapiEngine*>(context->opaque);
   std::shared_ptr<Slot> slot = self->takeDirectSlot(*context);

@@ -16,6 +16,7 @@
 #include "codecs/coded_format.h"
 #include "codecs/decoder_backend.h"
 #include "codecs/decoder_engine.h"
+#include "codecs/host_frame_allocator.h"
 #include "codecs/vaapi_output.h"
 #include "vdec/base/result.h"
 
@@ -64,6 +65,7 @@ class VaapiEngine final : public DecoderEngine {
   std::optional<PictureReady> deliver(const AVFrame& frame,
                                       const buffers::FrameLayout& layout) override;
   std::optional<uint32_t> takeEndOfStreamTarget() override;
+  std::optional<std::string> takeFailure() override { return hostFrames_.takeFailure(); }
   // Waits for GPU writes the last decode call started into the cleared resources.
   void settleCleared(const ClearedTargets& cleared) override;
 
@@ -96,6 +98,7 @@ class VaapiEngine final : public DecoderEngine {
 
   const CodedFormat format_;
   const SessionOptions options_;
+  HostFrameAllocator hostFrames_{options_.memoryBudget};  // the software fallback's pictures
   std::shared_ptr<buffers::VaDisplay> display_;
   AvCodecContextPtr context_;
 

@@ -24,7 +24,13 @@ std::string conformanceMissingReason() {
          " (set VDEC_CONFORMANCE_DIR, or put shared/conformance beside the checkout); the "
          "generated clips still run";
 }
-std::string deviceBinary() { return VDEC_DEVICE_BINARY; }
+std::string deviceBinary() {
+  // Another build's daemon, to run the same tests against it (before/after comparisons).
+  if (const char* env = std::getenv("VDEC_DEVICE_BINARY"); env != nullptr && *env != '\0') {
+    return env;
+  }
+  return VDEC_DEVICE_BINARY;
+}
 std::string harnessBinary() { return VDEC_HARNESS_BINARY; }
 std::string samplesDir() { return VDEC_SAMPLES_DIR; }
 std::string testDataDir() { return VDEC_TEST_DATA_DIR; }

@@ -12,6 +12,7 @@ std::string conformanceFile(const std::string& relative);
 bool conformanceAvailable();
 // One line for a skipped test: where the vectors were looked for and how to provide them.
 std::string conformanceMissingReason();
+// The vdec-device this build made, or $VDEC_DEVICE_BINARY when set.
 std::string deviceBinary();
 std::string harnessBinary();
 std::string samplesDir();

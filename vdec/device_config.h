@@ -17,7 +17,16 @@ struct DeviceConfig {
   uint32_t maxEntriesPerResource = 16384;
   uint64_t maxResourceBytes = 256ull << 20;
   uint64_t maxBitstreamBytes = 32ull << 20;  // one input buffer
-  uint64_t maxPendingInputBytes = 64ull << 20;  // copied input waiting in one stream's decoder
+  // Copied input waiting in one stream's decoder, each input counted as its bytes plus
+  // Stream::kInputEntryCost (what queuing it costs in host memory besides the copy).
+  uint64_t maxPendingInputBytes = 64ull << 20;
+  // Inputs waiting in one stream's decoder (answered early by DESTROY_ALL(INPUT) or not).
+  uint32_t maxPendingInputs = 1024;
+  // Host memory the guest can make the whole daemon hold (MemoryBudget): pending commands, copied
+  // input, host pictures, resource entry tables. A 24 GiB host keeps 20 GiB for its guests.
+  uint64_t maxMemory = 4ull << 30;
+  // The share of it one stream may hold.
+  uint64_t maxStreamMemory = 1ull << 30;
   uint32_t maxPendingEvents = 1024;
   uint32_t openTimeMinBuffers = 4;  // output min_buffers before the stream format is known
   bool offerVirtioObjects = true;

@@ -48,6 +48,7 @@ Stream::Stream(const StreamContext& context, uint32_t id, const StreamCreateCmd&
                codecs::CodedFormat format)
     : ctx_(context),
       id_(id),
+      budget_(MemoryBudget::create(context.config.maxStreamMemory, context.memoryBudget)),
       codedFormat_(format),
       inputMemory_(create.inputMemory),
       outputMemory_(create.outputMemory) {
@@ -86,6 +87,11 @@ void Stream::respondError(uint64_t tag, const Error& error, uint32_t commandType
   }
   ++ctx_.statistics.errorResponses;
   respond(tag, errorResponseFor(commandType, error.code, id_));
+}
+
+std::string Stream::budgetState() const {
+  return fmt::format("stream {} of {} bytes, daemon {} of {}", budget_->used(), budget_->limit(),
+                     ctx_.memoryBudget->used(), ctx_.memoryBudget->limit());
 }
 
 // Output params follow the stream format once known, the input frame size before that.
@@ -161,6 +167,18 @@ void Stream::resourceCreate(uint64_t tag, const ResourceCreateCmd& cmd) {
   }
   const MemoryType memoryType = isInput ? inputMemory_ : outputMemory_;
   std::shared_ptr<buffers::ResourceMemory> memory;
+  // The entry table is charged before anything is built from it.
+  const uint64_t tableCost =
+      kResourceCost +
+      (memoryType == MemoryType::kGuestPages ? uint64_t{cmd.totalEntries} : 1) * kResourceEntryCost;
+  std::optional<MemoryBudget::Charge> charge = budget_->tryCharge(tableCost);
+  if (!charge) {
+    return respondError(tag,
+                        {ErrorCode::kOutOfMemory,
+                         fmt::format("resource of {} entries over the memory budget ({})",
+                                     cmd.totalEntries, budgetState())},
+                        type);
+  }
   if (memoryType == MemoryType::kGuestPages) {
     if (cmd.guestRanges.size() != cmd.totalEntries || cmd.totalEntries == 0) {
       return respondError(tag,
@@ -202,9 +220,11 @@ void Stream::resourceCreate(uint64_t tag, const ResourceCreateCmd& cmd) {
   if (isInput) {
     // A re-created id gets new memory; a pending queue of the old memory still completes.
     inputs_[cmd.resourceId].memory = std::move(memory);
+    inputs_[cmd.resourceId].charge = std::move(*charge);
   } else {
     captureSetupPending_ = false;
     outputs_[cmd.resourceId].memory = std::move(memory);
+    outputs_[cmd.resourceId].charge = std::move(*charge);
     if (session_) session_->setGuestBufferCount(static_cast<uint32_t>(outputs_.size()));
   }
   respond(tag, okNoDataResponse(id_));
@@ -232,6 +252,7 @@ Status Stream::ensureSession() {
   options.threads = ctx_.config.decoderThreads;
   options.forceBounce = ctx_.config.forceBounce;
   options.notify = ctx_.wakeDevice;
+  options.memoryBudget = budget_;
   VDEC_ASSIGN_OR_RETURN(session_, ctx_.backend.createSession(codedFormat_, options));
   logs::device().info("stream {}: {} decoder session started ({} backend)", id_,
                       codecs::codedFormatName(codedFormat_), ctx_.backend.name());
@@ -244,7 +265,7 @@ void Stream::queueInput(uint64_t tag, const ResourceQueueCmd& cmd) {
   if (it == inputs_.end()) {
     return respondError(tag, {ErrorCode::kInvalidResourceId, "unknown input resource"}, type);
   }
-  if (it->second.queued) {
+  if (it->second.pendingInput) {
     return respondError(tag, {ErrorCode::kInvalidParameter, "input resource already queued"},
                         type);
   }
@@ -260,11 +281,24 @@ void Stream::queueInput(uint64_t tag, const ResourceQueueCmd& cmd) {
     // Nothing to decode (or the stream is dead): give the buffer straight back.
     return respond(tag, resourceQueueResponse(id_, cmd.timestamp, 0, 0));
   }
-  if (pendingInputBytes_ + size > ctx_.config.maxPendingInputBytes) {
+  // What the copy and its queue entries will cost, checked and charged before they exist.
+  const uint64_t cost = uint64_t{size} + kInputEntryCost;
+  if (pendingInputBytes_ + cost > ctx_.config.maxPendingInputBytes ||
+      pendingInputs_.size() >= ctx_.config.maxPendingInputs) {
+    return respondError(
+        tag,
+        {ErrorCode::kOutOfMemory,
+         fmt::format("{} inputs ({} bytes) already waiting (limits {}, {})", pendingInputs_.size(),
+                     pendingInputBytes_, ctx_.config.maxPendingInputs,
+                     ctx_.config.maxPendingInputBytes)},
+        type);
+  }
+  std::optional<MemoryBudget::Charge> charge = budget_->tryCharge(cost);
+  if (!charge) {
     return respondError(tag,
                         {ErrorCode::kOutOfMemory,
-                         fmt::format("{} bytes of input already waiting (limit {})",
-                                     pendingInputBytes_, ctx_.config.maxPendingInputBytes)},
+                         fmt::format("input of {} bytes over the memory budget ({})", size,
+                                     budgetState())},
                         type);
   }
   if (auto status = ensureSession(); !status) {
@@ -277,9 +311,10 @@ void Stream::queueInput(uint64_t tag, const ResourceQueueCmd& cmd) {
   auto read = it->second.memory->read(0, std::as_writable_bytes(std::span(bytes)));
   if (!read) return respondError(tag, read.error(), type);
   const uint32_t seq = nextInputSeq_++;
-  pendingInputs_[seq] = {cmd.resourceId, tag, cmd.timestamp, size};
-  pendingInputBytes_ += size;
-  it->second.queued = true;
+  pendingInputs_.emplace(
+      seq, PendingInput{cmd.resourceId, tag, cmd.timestamp, cost, std::move(*charge)});
+  pendingInputBytes_ += cost;
+  it->second.pendingInput = seq;
   session_->decode(seq, cmd.timestamp, std::move(bytes));
   lendPendingOutputs();
 }
@@ -371,11 +406,20 @@ void Stream::clear(uint64_t tag, QueueType queue, bool destroy) {
     // Input bytes were copied when queued: the pages are not touched again. The guest gets its
     // buffers back now; the copies still decode.
     // The copies stay in the decoder and keep counting against the limit until consumed.
-    for (auto& [seq, pending] : pendingInputs_) {
-      if (pending.answered) continue;
-      respond(pending.tag,
-              resourceQueueResponse(id_, pending.timestamp, w::VIRTIO_VIDEO_BUFFER_FLAG_ERR, 0));
-      pending.answered = true;
+    // Only the resources are walked (at most maxResourcesPerStream), never pendingInputs_,
+    // which keeps the answered entries a guest can pile up.
+    // They are answered in the order they were queued.
+    std::vector<uint32_t> unanswered;
+    for (const auto& [id, input] : inputs_) {
+      if (input.pendingInput) unanswered.push_back(*input.pendingInput);
+    }
+    std::sort(unanswered.begin(), unanswered.end());
+    for (uint32_t seq : unanswered) {
+      auto pending = pendingInputs_.find(seq);
+      if (pending == pendingInputs_.end() || pending->second.answered) continue;
+      respond(pending->second.tag, resourceQueueResponse(id_, pending->second.timestamp,
+                                                         w::VIRTIO_VIDEO_BUFFER_FLAG_ERR, 0));
+      pending->second.answered = true;
     }
     inputs_.clear();
     return respond(tag, okNoDataResponse(id_));
@@ -402,9 +446,12 @@ void Stream::onResetDone() {
     if (!pending.answered) {
       respond(pending.tag,
               resourceQueueResponse(id_, pending.timestamp, w::VIRTIO_VIDEO_BUFFER_FLAG_ERR, 0));
-      if (auto in = inputs_.find(pending.resourceId); in != inputs_.end()) in->second.queued = false;
+      if (auto in = inputs_.find(pending.resourceId);
+          in != inputs_.end() && in->second.pendingInput == it->first) {
+        in->second.pendingInput.reset();
+      }
     }
-    pendingInputBytes_ -= pending.bytes;
+    pendingInputBytes_ -= pending.cost;
     it = pendingInputs_.erase(it);
   }
   if (drainTag_) {
@@ -571,11 +618,12 @@ void Stream::processSessionEvents() {
             if (it == pendingInputs_.end()) return;  // already returned (clear)
             if (!it->second.answered) {
               respond(it->second.tag, resourceQueueResponse(id_, it->second.timestamp, 0, 0));
-              if (auto in = inputs_.find(it->second.resourceId); in != inputs_.end()) {
-                in->second.queued = false;
+              if (auto in = inputs_.find(it->second.resourceId);
+                  in != inputs_.end() && in->second.pendingInput == it->first) {
+                in->second.pendingInput.reset();
               }
             }
-            pendingInputBytes_ -= it->second.bytes;
+            pendingInputBytes_ -= it->second.cost;
             pendingInputs_.erase(it);
           } else if constexpr (std::is_same_v<T, codecs::FormatChanged>) {
             onFormatChanged(e.format);

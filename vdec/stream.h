@@ -6,12 +6,14 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "buffers/frame_layout.h"
 #include "buffers/resource_memory.h"
 #include "codecs/coded_format.h"
 #include "codecs/decoder_session.h"
 #include "vdec/base/log_limiter.h"
+#include "vdec/base/memory_budget.h"
 #include "vdec/command.h"
 #include "vdec/protocol/virtio_video.h"
 #include "vdec/stream_context.h"
@@ -51,14 +53,27 @@ class Stream {
     uint64_t bounceFrames = 0;
   };
   const Statistics& statistics() const { return statistics_; }
+  // What this stream holds against its memory budget (DeviceConfig::maxStreamMemory).
+  const MemoryBudget& memoryBudget() const { return *budget_; }
+
+  // Host memory one queued input costs besides its bytes: its PendingInput entry, the session's
+  // queue entry and the copy's heap block (~185 bytes measured, rounded up). Charged against
+  // maxPendingInputBytes and the memory budget, so 1-byte inputs cannot hold 64 Mi entries.
+  static constexpr uint64_t kInputEntryCost = 256;
+  // Host memory of one resource's entry table, per guest entry (the range, its window pieces)
+  // and per resource (its table entry and memory object).
+  static constexpr uint64_t kResourceEntryCost = 64;
+  static constexpr uint64_t kResourceCost = 1024;
 
  private:
   struct InputResource {
     std::shared_ptr<buffers::ResourceMemory> memory;
-    bool queued = false;
+    MemoryBudget::Charge charge;           // its entry table
+    std::optional<uint32_t> pendingInput;  // the sequence number of its unanswered queue
   };
   struct OutputResource {
     std::shared_ptr<buffers::ResourceMemory> memory;
+    MemoryBudget::Charge charge;         // its entry table
     std::optional<uint64_t> pendingTag;  // RESOURCE_QUEUE waiting for a picture
     bool lent = false;                   // handed to the session
   };
@@ -66,7 +81,8 @@ class Stream {
     uint32_t resourceId;
     uint64_t tag;
     uint64_t timestamp;
-    uint64_t bytes;
+    uint64_t cost;                // its bytes plus kInputEntryCost
+    MemoryBudget::Charge charge;  // `cost`, given back when the entry goes
     bool answered = false;  // returned to the guest early (DESTROY_ALL); the copy still decodes
   };
   enum class ResolutionState { kNone, kEventSent, kParamsRead };
@@ -93,9 +109,13 @@ class Stream {
   void recomputeOutputParams();
   void respond(uint64_t tag, std::vector<std::byte> response);
   void respondError(uint64_t tag, const Error& error, uint32_t commandType);
+  // What the stream and the daemon hold of their memory budgets, for error messages.
+  std::string budgetState() const;
 
   const StreamContext& ctx_;
   const uint32_t id_;
+  // This stream's share of the daemon's budget; shared with the session (host pictures).
+  const std::shared_ptr<MemoryBudget> budget_;
   codecs::CodedFormat codedFormat_;
   MemoryType inputMemory_;
   MemoryType outputMemory_;
@@ -119,7 +139,7 @@ class Stream {
   std::map<uint32_t, OutputResource> outputs_;
   std::map<uint32_t, PendingInput> pendingInputs_;  // by decode sequence number
   uint32_t nextInputSeq_ = 1;
-  uint64_t pendingInputBytes_ = 0;  // sum of PendingInput::bytes
+  uint64_t pendingInputBytes_ = 0;  // sum of PendingInput::cost
   std::optional<uint64_t> drainTag_;
   std::optional<uint64_t> clearInputTag_;
   // Inputs numbered below this were queued before the pending QUEUE_CLEAR(INPUT): the reset

@@ -12,6 +12,7 @@
 #include "buffers/object_resolver.h"
 #include "codecs/decoder_backend.h"
 #include "vdec/base/slot_counter.h"
+#include "vdec/base/memory_budget.h"
 #include "vdec/device_config.h"
 
 namespace vdec {
@@ -34,6 +35,8 @@ struct StreamContext {
   DeviceStatistics& statistics;
   // Streams that hold a decoder session (config.maxDecodingStreams places).
   SlotCounter& decoderSlots;
+  // The daemon's budget (DeviceConfig::maxMemory); each stream's budget is a share of it.
+  const std::shared_ptr<MemoryBudget>& memoryBudget;
   // Answers the command that carried `tag`.
   std::function<void(uint64_t tag, std::vector<std::byte> response)> complete;
   // Queues a VIRTIO_VIDEO_EVENT_* for a stream.

@@ -4,6 +4,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "vdec/base/logging.h"
@@ -31,22 +32,23 @@ VideoDevice::VideoDevice(DeviceConfig config, std::shared_ptr<codecs::DecoderBac
       backend_(std::move(backend)),
       notifyFd_(makeNotifyFd()),
       decoderSlots_(config_.maxDecodingStreams),
-      streamContext_{
-          config_,
-          *backend_,
-          memory_,
-          resolver_,
-          statistics_,
-          decoderSlots_,
-          [this](uint64_t tag, std::vector<std::byte> response) {
-            complete(tag, std::move(response));
-          },
-          [this](uint32_t type, uint32_t streamId) { queueEvent(type, streamId); },
-          [fd = notifyFd_.get()] {
-            uint64_t one = 1;
-            // A full counter still wakes the device; nothing to do on failure.
-            [[maybe_unused]] auto n = ::write(fd, &one, sizeof(one));
-          }} {}
+      memoryBudget_(MemoryBudget::create(config_.maxMemory)),
+      streamContext_{config_,
+                     *backend_,
+                     memory_,
+                     resolver_,
+                     statistics_,
+                     decoderSlots_,
+                     memoryBudget_,
+                     [this](uint64_t tag, std::vector<std::byte> response) {
+                       complete(tag, std::move(response));
+                     },
+                     [this](uint32_t type, uint32_t streamId) { queueEvent(type, streamId); },
+                     [fd = notifyFd_.get()] {
+                       uint64_t one = 1;
+                       // A full counter still wakes the device; nothing to do on failure.
+                       [[maybe_unused]] auto n = ::write(fd, &one, sizeof(one));
+                     }} {}
 
 VideoDevice::~VideoDevice() {
   streams_.clear();  // joins every decoding thread before the eventfd they signal goes away
@@ -115,6 +117,13 @@ void VideoDevice::handleCommand(uint64_t tag, std::span<const std::byte> request
                                 size_t responseCapacity) {
   capacities_[tag] = responseCapacity;
   dispatch(tag, request);
+}
+
+std::vector<std::byte> VideoDevice::outOfMemoryResponse(std::span<const std::byte> request) const {
+  w::virtio_video_cmd_hdr header{};
+  if (!request.empty())
+    std::memcpy(&header, request.data(), std::min(request.size(), sizeof(header)));
+  return errorResponseFor(header.type, ErrorCode::kOutOfMemory, header.stream_id);
 }
 
 void VideoDevice::dispatch(uint64_t tag, std::span<const std::byte> request) {

@@ -70,6 +70,13 @@ class VideoDevice {
   using Statistics = DeviceStatistics;
   const Statistics& statistics() const { return statistics_; }
 
+  // The daemon-wide memory budget (DeviceConfig::maxMemory), shared with the transport, which
+  // charges pending command chains to it.
+  const std::shared_ptr<MemoryBudget>& memoryBudget() const { return memoryBudget_; }
+  // The protocol's answer to a command the device has no memory left to hold:
+  // ERR_OUT_OF_MEMORY, shaped as that command's reply.
+  std::vector<std::byte> outOfMemoryResponse(std::span<const std::byte> request) const;
+
  private:
   void complete(uint64_t tag, std::vector<std::byte> response);
   void queueEvent(uint32_t type, uint32_t streamId);
@@ -88,6 +95,7 @@ class VideoDevice {
   std::deque<wire::virtio_video_event> events_;
   Statistics statistics_;
   SlotCounter decoderSlots_;     // outlives streams_ (their slots)
+  std::shared_ptr<MemoryBudget> memoryBudget_;
   StreamContext streamContext_;  // refers to the members above
   std::map<uint32_t, std::unique_ptr<Stream>> streams_;
 };

@@ -72,9 +72,26 @@ void CommandEventDevice::popCommands(Virtqueue& queue) {
       completedAny = true;
       continue;
     }
+    // Only the writable spans are needed from now on.
+    chain.readable = {};
+    const uint64_t cost =
+        kPendingCommandCost + chain.writable.capacity() * sizeof(chain.writable.front());
+    std::optional<MemoryBudget::Charge> charge;
+    if (budget_) charge = budget_->tryCharge(cost);
+    if (budget_ && !charge) {
+      warnLimited("command over memory budget",
+                  "command chain {} rejected: {} bytes of {} held by the daemon", chain.head,
+                  budget_->used(), budget_->limit());
+      const std::vector<std::byte> response = rejectedResponse(*request);
+      const size_t written = scatter(chain, response);
+      queue.pushUsed(chain.head, static_cast<uint32_t>(written));
+      completedAny = true;
+      continue;
+    }
     const uint64_t tag = nextTag_++;
     const size_t capacity = chain.writableBytes;
-    pending_.emplace(tag, std::move(chain));
+    pending_.emplace(tag, PendingCommand{std::move(chain),
+                                         charge ? std::move(*charge) : MemoryBudget::Charge{}});
     submitCommand(tag, *request, capacity);
   }
   if (completedAny) queue.notify();
@@ -89,12 +106,12 @@ void CommandEventDevice::flush(QueueTable queues) {
         logs::virtio().warn("response for unknown tag {} dropped", response.tag);
         continue;
       }
-      const size_t written = scatter(it->second, response.bytes);
+      const size_t written = scatter(it->second.chain, response.bytes);
       if (written < response.bytes.size()) {
         warnLimited("response truncated", "response of {} bytes truncated to {}",
                     response.bytes.size(), written);
       }
-      commands->pushUsed(it->second.head, static_cast<uint32_t>(written));
+      commands->pushUsed(it->second.chain.head, static_cast<uint32_t>(written));
       pending_.erase(it);
     }
     undelivered_.clear();

@@ -8,6 +8,7 @@
 #include <span>
 #include <vector>
 
+#include "vdec/base/memory_budget.h"
 #include "virtio/virtio_device.h"
 #include "virtio/virtqueue.h"
 
@@ -18,6 +19,12 @@ namespace vdec::virtio {
 // This class turns descriptor chains into (tag, request bytes) calls and responses/events back
 // into used entries; a subclass supplies the device. Malformed chains, chains without a
 // writable part and requests over maxRequestBytes are completed with length 0 at once.
+//
+// A pending command keeps its chain's writable spans (up to kMaxChainDescriptors, 16 bytes each)
+// until it is answered; the readable spans are dropped once the request is copied. What it holds
+// is charged to the daemon's MemoryBudget before it is kept (kPendingCommandCost plus the
+// spans); a command over the budget is answered at once with rejectedResponse() (the protocol's
+// out-of-memory error) and never reaches the device.
 //
 // Event buffers stay in the avail ring until an event is ready, so nothing is lost when the
 // ring is stopped and restarted. Responses that complete while the command queue is stopped
@@ -33,8 +40,13 @@ class CommandEventDevice : public VirtioDevice {
     std::vector<std::byte> bytes;
   };
 
-  explicit CommandEventDevice(size_t maxRequestBytes = kDefaultMaxRequestBytes)
-      : maxRequestBytes_(maxRequestBytes) {}
+  // Host memory of one pending command besides its spans (its map entry, the chain, the tag).
+  static constexpr uint64_t kPendingCommandCost = 256;
+
+  // `budget` (may be null: nothing charged) is charged with every pending command.
+  explicit CommandEventDevice(size_t maxRequestBytes = kDefaultMaxRequestBytes,
+                              std::shared_ptr<MemoryBudget> budget = nullptr)
+      : maxRequestBytes_(maxRequestBytes), budget_(std::move(budget)) {}
 
   uint32_t numQueues() const final { return 2; }
   void onQueueKick(uint32_t index, QueueTable queues) final;
@@ -55,15 +67,27 @@ class CommandEventDevice : public VirtioDevice {
   virtual void processNotify() = 0;
   // Forget every pending command and event.
   virtual void resetDevice() = 0;
+  // The answer to a command that cannot be kept (over the memory budget); empty: none (the
+  // chain is completed with length 0).
+  virtual std::vector<std::byte> rejectedResponse(std::span<const std::byte> request) {
+    (void)request;
+    return {};
+  }
 
  private:
   void popCommands(Virtqueue& queue);
   void flush(QueueTable queues);
   bool deliverEvents(Virtqueue& queue);
 
+  struct PendingCommand {
+    DescriptorChain chain;
+    MemoryBudget::Charge charge;  // what it holds, given back when it is answered
+  };
+
   size_t maxRequestBytes_;
+  std::shared_ptr<MemoryBudget> budget_;
   uint64_t nextTag_ = 1;
-  std::map<uint64_t, DescriptorChain> pending_;  // by tag
+  std::map<uint64_t, PendingCommand> pending_;   // by tag
   std::vector<Response> undelivered_;            // completed while the command queue was stopped
 };
 

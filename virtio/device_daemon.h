@@ -15,7 +15,10 @@ class VideoDeviceAdapter : public CommandEventDevice {
  public:
   static constexpr uint16_t kMaxQueueSize = 1024;
 
-  explicit VideoDeviceAdapter(std::unique_ptr<VideoDevice> device) : device_(std::move(device)) {}
+  // Pending command chains are charged to the device's memory budget.
+  explicit VideoDeviceAdapter(std::unique_ptr<VideoDevice> device)
+      : CommandEventDevice(kDefaultMaxRequestBytes, device->memoryBudget()),
+        device_(std::move(device)) {}
 
   uint64_t features() const override { return device_->deviceFeatures(); }
   std::vector<std::byte> configSpace() const override;
@@ -34,6 +37,9 @@ class VideoDeviceAdapter : public CommandEventDevice {
   std::vector<std::byte> popEvent() override;
   void processNotify() override { device_->processBackendEvents(); }
   void resetDevice() override { device_->reset(); }
+  std::vector<std::byte> rejectedResponse(std::span<const std::byte> request) override {
+    return device_->outOfMemoryResponse(request);
+  }
 
  private:
   std::unique_ptr<VideoDevice> device_;

@@ -244,6 +244,17 @@ int main(int argc, char** argv) {
   app.add_option("--max-resource-bytes", config.maxResourceBytes, "bytes of one resource")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--max-memory", config.maxMemory,
+                 "host memory the guest can make the daemon hold (pending commands, copied input, "
+                 "host pictures, resource entry tables), in bytes or with a unit (4GiB)")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-stream-memory", config.maxStreamMemory,
+                 "the share of --max-memory one stream may hold, in bytes or with a unit (1GiB)")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--max-pending-events", config.maxPendingEvents,
                  "events kept while the guest has no event buffer posted")
       ->check(CLI::PositiveNumber)

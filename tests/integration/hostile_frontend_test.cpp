@@ -11,11 +11,13 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -27,6 +29,7 @@
 #include "samples/harness/vhost_user_message.h"
 #include "samples/harness/video_driver.h"
 #include "tests/integration/daemon_process.h"
+#include "tests/integration/process_stats.h"
 #include "tests/test_paths.h"
 #include "vdec/base/mapped_region.h"
 #include "vdec/base/wire.h"
@@ -209,9 +212,9 @@ DaemonProcess* HostileFrontendTest::daemon_ = nullptr;
 // Finding 1: chains whose indirect table says 0xFFFFFFF0 bytes, its entries pointing at each
 // other, in guest RAM large enough for the table to translate. Each used to cost the device
 // thread 0.8 s (a whole ring: minutes), with nothing logged.
-TEST_F(HostileFrontendTest, HugeIndirectTablesDoNotStallTheDevice) {
+void attackHugeIndirectTables(DaemonProcess& daemon) {
   HostileRam ram((4ull << 30) + kMiB, Ram::kSealed);  // sparse
-  RawFrontend fe(daemon_->socketPath());
+  RawFrontend fe(daemon.socketPath());
   fe.handshake();
   ASSERT_EQ(fe.shareRam(ram), 0u);
   UniqueFd kick(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -228,12 +231,15 @@ TEST_F(HostileFrontendTest, HugeIndirectTablesDoNotStallTheDevice) {
               (round + 1) * kRingSize);
   }
 }
+TEST_F(HostileFrontendTest, HugeIndirectTablesDoNotStallTheDevice) {
+  attackHugeIndirectTables(*daemon_);
+}
 
 // Finding 2a: the same blocking eventfd as kick fd of both rings, written once, then a
 // disconnect: the daemon used to sit in eventfd_read for ever.
-TEST_F(HostileFrontendTest, SameKickEventfdForBothRings) {
+void attackSameKickEventfdForBothRings(DaemonProcess& daemon) {
   HostileRam ram(kMiB, Ram::kSealed);
-  RawFrontend fe(daemon_->socketPath());
+  RawFrontend fe(daemon.socketPath());
   fe.handshake();
   ASSERT_EQ(fe.shareRam(ram), 0u);
   UniqueFd kick(::eventfd(0, EFD_CLOEXEC));  // blocking
@@ -242,12 +248,15 @@ TEST_F(HostileFrontendTest, SameKickEventfdForBothRings) {
   ASSERT_EQ(::eventfd_write(kick.get(), 1), 0);
   EXPECT_LT(fe.roundTrip(), std::chrono::seconds(2));
 }
+TEST_F(HostileFrontendTest, SameKickEventfdForBothRings) {
+  attackSameKickEventfdForBothRings(*daemon_);
+}
 
 // Finding 2b: a call fd that is a blocking eventfd preloaded to 2^64-2, and one that is a full
 // pipe: completing a chain used to block the daemon in write().
-TEST_F(HostileFrontendTest, FullCallFds) {
+void attackFullCallFds(DaemonProcess& daemon) {
   HostileRam ram(kMiB, Ram::kSealed);
-  RawFrontend fe(daemon_->socketPath());
+  RawFrontend fe(daemon.socketPath());
   fe.handshake();
   ASSERT_EQ(fe.shareRam(ram), 0u);
   UniqueFd kick(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -267,11 +276,12 @@ TEST_F(HostileFrontendTest, FullCallFds) {
   EXPECT_LT(fe.roundTrip(), std::chrono::seconds(2));
   EXPECT_EQ(waitUsed(fe, ram, kRing0, 1), 1);
 }
+TEST_F(HostileFrontendTest, FullCallFds) { attackFullCallFds(*daemon_); }
 
 // Finding 2d: a kick pipe whose write end is closed: the daemon used to spin (65% CPU).
-TEST_F(HostileFrontendTest, HungUpKickPipe) {
+void attackHungUpKickPipe(DaemonProcess& daemon) {
   HostileRam ram(kMiB, Ram::kSealed);
-  RawFrontend fe(daemon_->socketPath());
+  RawFrontend fe(daemon.socketPath());
   fe.handshake();
   ASSERT_EQ(fe.shareRam(ram), 0u);
   int pipeFds[2];
@@ -283,29 +293,30 @@ TEST_F(HostileFrontendTest, HungUpKickPipe) {
   EXPECT_LT(fe.roundTrip(), std::chrono::seconds(2));
   // Connected and idle for a second: the daemon must not burn CPU on the dead pipe. The bound
   // is loose (30% of the second); the spin took about 65%, the fixed daemon takes ~0.
-  const uint64_t before = cpuTicks(daemon_->pid());
+  const uint64_t before = cpuTicks(daemon.pid());
   const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   while (std::chrono::steady_clock::now() < end) {
     pollfd pfd{fe.fd(), POLLIN, 0};
     EXPECT_EQ(::poll(&pfd, 1, 100), 0);  // nothing to read: we only wait
   }
   const auto ticksPerSecond = static_cast<uint64_t>(::sysconf(_SC_CLK_TCK));
-  EXPECT_LT(cpuTicks(daemon_->pid()) - before, ticksPerSecond * 3 / 10);
+  EXPECT_LT(cpuTicks(daemon.pid()) - before, ticksPerSecond * 3 / 10);
   EXPECT_LT(fe.roundTrip(), std::chrono::seconds(2));
-  EXPECT_TRUE(daemon_->running());
+  EXPECT_TRUE(daemon.running());
 }
+TEST_F(HostileFrontendTest, HungUpKickPipe) { attackHungUpKickPipe(*daemon_); }
 
 // Finding 3: guest RAM that can shrink. A sealable memfd left unsealed is refused; one that
 // cannot be sealed is served, and truncating it under the rings used to kill the daemon.
-TEST_F(HostileFrontendTest, GuestRamThatCanShrink) {
+void attackGuestRamThatCanShrink(DaemonProcess& daemon) {
   {
     HostileRam unsealed(kMiB, Ram::kSealableUnsealed);
-    RawFrontend fe(daemon_->socketPath());
+    RawFrontend fe(daemon.socketPath());
     fe.handshake();
     EXPECT_EQ(fe.shareRam(unsealed), 1u);
   }
   HostileRam ram(4 * kMiB, Ram::kUnsealable);
-  RawFrontend fe(daemon_->socketPath());
+  RawFrontend fe(daemon.socketPath());
   fe.handshake();
   ASSERT_EQ(fe.shareRam(ram), 0u);
   UniqueFd kick(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -320,17 +331,18 @@ TEST_F(HostileFrontendTest, GuestRamThatCanShrink) {
   ASSERT_EQ(::ftruncate(ram.fd.get(), 0), 0);
   ASSERT_EQ(::eventfd_write(kick.get(), 1), 0);
   EXPECT_LT(fe.roundTrip(), std::chrono::seconds(2));
-  EXPECT_TRUE(daemon_->running());
+  EXPECT_TRUE(daemon.running());
 }
+TEST_F(HostileFrontendTest, GuestRamThatCanShrink) { attackGuestRamThatCanShrink(*daemon_); }
 
 // Finding 3 as attacked: the front-end answers SHARED_OBJECT_LOOKUP with a memfd and truncates
 // it afterwards; the next RESOURCE_QUEUE(INPUT) used to kill the daemon with SIGBUS. (A memfd
 // that could be sealed but is not is refused at RESOURCE_CREATE; this one can never be sealed.)
-TEST_F(HostileFrontendTest, VirtioObjectTruncatedAfterLookup) {
+void attackVirtioObjectTruncatedAfterLookup(DaemonProcess& daemon) {
   namespace w = wire;
   constexpr uint32_t kStream = 5;
   harness::DriverOptions options;
-  options.socketPath = daemon_->socketPath();
+  options.socketPath = daemon.socketPath();
   auto driver = harness::VideoDriver::connect(options);
   ASSERT_TRUE(driver.has_value()) << driver.error().message;
   auto object = (*driver)->exporter().allocateUnsealable(64 << 10);
@@ -357,13 +369,16 @@ TEST_F(HostileFrontendTest, VirtioObjectTruncatedAfterLookup) {
       }
     }
   }
-  EXPECT_TRUE(daemon_->running());
+  EXPECT_TRUE(daemon.running());
   (*driver)->disconnect();
+}
+TEST_F(HostileFrontendTest, VirtioObjectTruncatedAfterLookup) {
+  attackVirtioObjectTruncatedAfterLookup(*daemon_);
 }
 
 // Finding 9: a partial message used to hold the device thread for 5 s.
-TEST_F(HostileFrontendTest, PartialMessage) {
-  RawFrontend fe(daemon_->socketPath());
+void attackPartialMessage(DaemonProcess& daemon) {
+  RawFrontend fe(daemon.socketPath());
   const uint32_t partial = VHOST_USER_GET_QUEUE_NUM;
   ASSERT_EQ(::send(fe.fd(), &partial, sizeof(partial), MSG_NOSIGNAL), 4);
   const auto start = std::chrono::steady_clock::now();
@@ -372,6 +387,241 @@ TEST_F(HostileFrontendTest, PartialMessage) {
   char byte;
   EXPECT_EQ(::recv(fe.fd(), &byte, 1, 0), 0);  // dropped
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+}
+TEST_F(HostileFrontendTest, PartialMessage) { attackPartialMessage(*daemon_); }
+
+constexpr uint32_t kTinyInputs = 60;
+constexpr uint32_t kMaxPendingInputs = 1024;  // DeviceConfig::maxPendingInputs
+
+std::vector<std::byte> readClip() {
+  std::ifstream file(samplesDir() + "/data/testsrc2-320x180.h264", std::ios::binary);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  EXPECT_FALSE(bytes.empty());
+  std::vector<std::byte> out(bytes.size());
+  std::memcpy(out.data(), bytes.data(), bytes.size());
+  return out;
+}
+
+// Polls the driver's activity, 100 ms at a time, at most `tries` times, until `done` (called with
+// each activity) says so.
+template <typename Done>
+bool pollActivity(harness::VideoDriver& driver, int tries, Done done) {
+  for (int i = 0; i < tries; ++i) {
+    auto activity = driver.waitActivity(std::chrono::milliseconds(100));
+    if (!activity) {
+      ADD_FAILURE() << activity.error().message;
+      return false;
+    }
+    if (done(*activity)) return true;
+  }
+  return false;
+}
+
+bool hasEvent(const harness::Activity& activity, uint32_t stream, uint32_t type) {
+  for (const auto& event : activity.events) {
+    if (event.stream_id == stream && event.event_type == type) return true;
+  }
+  return false;
+}
+
+// Opens `stream`, gives it the whole clip in one input and waits until it announced its format:
+// from then on it waits for the guest's output layout.
+void startWaitingForLayout(harness::VideoDriver& driver, uint32_t stream) {
+  namespace w = wire;
+  const std::vector<std::byte> clip = readClip();
+  auto input = driver.exporter().allocate(clip.size());
+  ASSERT_TRUE(input.has_value()) << input.error().message;
+  std::memcpy(input->bytes.data(), clip.data(), clip.size());
+  ASSERT_TRUE(driver.streamCreate(stream, w::VIRTIO_VIDEO_FORMAT_H264).has_value());
+  ASSERT_TRUE(
+      driver.resourceCreateObject(stream, w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 100, input->uuid, {0})
+          .has_value());
+  ASSERT_TRUE(driver
+                  .resourceQueue(stream, w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 100, 0,
+                                 static_cast<uint32_t>(clip.size()))
+                  .has_value());
+  EXPECT_TRUE(pollActivity(driver, 100, [&](const harness::Activity& activity) {
+    return hasEvent(activity, stream, w::VIRTIO_VIDEO_EVENT_DECODER_RESOLUTION_CHANGED);
+  }));
+}
+
+struct TinyInputCounts {
+  uint64_t accepted = 0;  // queued (and answered by the DESTROY_ALL, their copies kept)
+  uint64_t refused = 0;   // answered ERR_OUT_OF_MEMORY
+};
+
+// Finding 5, as attacked: RESOURCE_CREATE 60 inputs, RESOURCE_QUEUE each with 1 byte,
+// RESOURCE_DESTROY_ALL(INPUT), `rounds` times, while the output layout is never acknowledged
+// (nothing is consumed). Leaves the stream open, holding what it took.
+TinyInputCounts queueTinyInputsInALoop(harness::VideoDriver& driver, uint32_t stream, int rounds) {
+  namespace w = wire;
+  TinyInputCounts counts;
+  startWaitingForLayout(driver, stream);
+  auto tiny = driver.exporter().allocate(4096);
+  EXPECT_TRUE(tiny.has_value());
+  if (!tiny) return counts;
+  for (int round = 0; round < rounds; ++round) {
+    for (uint32_t id = 1; id <= kTinyInputs; ++id) {
+      EXPECT_TRUE(
+          driver.resourceCreateObject(stream, w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, id, tiny->uuid, {0})
+              .has_value());
+    }
+    for (uint32_t id = 1; id <= kTinyInputs; ++id) {
+      EXPECT_TRUE(
+          driver.resourceQueue(stream, w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, id, id, 1).has_value());
+    }
+    EXPECT_TRUE(driver.resourceDestroyAll(stream, w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT).has_value());
+    uint32_t answered = 0;
+    pollActivity(driver, 100, [&](const harness::Activity& activity) {
+      for (const auto& completion : activity.queues) {
+        if (completion.streamId != stream || completion.resourceId > kTinyInputs) continue;
+        ++answered;
+        if (completion.responseType == w::VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY) {
+          ++counts.refused;
+        } else {
+          // Given back early by the DESTROY_ALL: a full response with the ERR flag.
+          EXPECT_EQ(completion.responseType, w::VIRTIO_VIDEO_RESP_OK_RESOURCE_QUEUE);
+          EXPECT_NE(completion.flags & w::VIRTIO_VIDEO_BUFFER_FLAG_ERR, 0u);
+          ++counts.accepted;
+        }
+      }
+      return answered >= kTinyInputs;
+    });
+    EXPECT_EQ(answered, kTinyInputs);
+  }
+  return counts;
+}
+
+// Finding 6b, as attacked: a stream whose guest lends one 4 KiB output buffer for its pictures.
+// Every picture is decoded into host memory and up to 16 wait for a buffer (an 8192x8192 stream
+// held 1.8 GiB that way). Leaves the stream open.
+void holdHostPictures(harness::VideoDriver& driver, uint32_t stream) {
+  namespace w = wire;
+  startWaitingForLayout(driver, stream);
+  auto output = driver.exporter().allocate(4096);
+  ASSERT_TRUE(output.has_value()) << output.error().message;
+  ASSERT_TRUE(driver.getParams(stream, w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT).has_value());
+  ASSERT_TRUE(driver
+                  .resourceCreateObject(stream, w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, 1, output->uuid,
+                                        {0, 2048})
+                  .has_value());
+  ASSERT_TRUE(driver.resourceQueue(stream, w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, 1, 0, 0).has_value());
+}
+
+// Finding 5: each 1-byte input used to count 1 byte of the 64 MiB limit (64 Mi entries of ~185
+// bytes of heap per stream) and none was ever refused. Now a stream holds at most 1024 waiting
+// inputs and refuses the rest with ERR_OUT_OF_MEMORY.
+TEST_F(HostileFrontendTest, TinyInputsQueuedAndDestroyedInALoop) {
+  constexpr uint32_t kStream = 6;
+  harness::DriverOptions options;
+  options.socketPath = daemon_->socketPath();
+  auto driver = harness::VideoDriver::connect(options);
+  ASSERT_TRUE(driver.has_value()) << driver.error().message;
+  constexpr int kRounds = 40;
+  const TinyInputCounts counts = queueTinyInputsInALoop(**driver, kStream, kRounds);
+  EXPECT_EQ(counts.accepted + counts.refused, uint64_t{kRounds} * kTinyInputs);
+  EXPECT_LT(counts.accepted, kMaxPendingInputs);  // the clip's input is waiting too
+  EXPECT_GT(counts.refused, 0u);
+  EXPECT_TRUE((*driver)->streamDestroy(kStream).has_value());
+  (*driver)->disconnect();
+}
+
+// Finding 6b: host pictures are charged to the stream's share of the memory budget before
+// libavcodec allocates them; over it, the stream fails (VIRTIO_VIDEO_EVENT_ERROR) instead of
+// holding 16 of them. With a 1 MiB share, 320x180 pictures (~150 KB each) stop at a handful.
+TEST_F(HostileFrontendTest, HostPicturesOverTheStreamBudgetFailTheStream) {
+  constexpr uint32_t kStream = 7;
+  DaemonProcess small({"--max-stream-memory", "1MiB"});
+  harness::DriverOptions options;
+  options.socketPath = small.socketPath();
+  auto driver = harness::VideoDriver::connect(options);
+  ASSERT_TRUE(driver.has_value()) << driver.error().message;
+  holdHostPictures(**driver, kStream);
+  EXPECT_TRUE(pollActivity(**driver, 200, [&](const harness::Activity& activity) {
+    return hasEvent(activity, kStream, wire::VIRTIO_VIDEO_EVENT_ERROR);
+  }));
+  EXPECT_TRUE((*driver)->streamDestroy(kStream).has_value());
+  (*driver)->disconnect();
+  EXPECT_TRUE(small.running());
+}
+
+// The attacks of issue 10 in a loop for about a minute against one daemon, each round with a
+// guest decoding bit-exactly on the same connection as the stream-level attacks, whose streams
+// stay open at their limits while it decodes. Afterwards the daemon's threads and fds are back
+// to what they were after the warm-up rounds, and its RSS and mappings within a margin (the
+// allocator keeps freed arenas). Nothing expected depends on how many rounds fit in the time.
+// CTest label `soak` (excluded from the default run of the binary's tests).
+void soakRound(DaemonProcess& daemon, int round) {
+  namespace w = wire;
+  attackHugeIndirectTables(daemon);
+  attackSameKickEventfdForBothRings(daemon);
+  attackFullCallFds(daemon);
+  attackHungUpKickPipe(daemon);
+  attackGuestRamThatCanShrink(daemon);
+  attackVirtioObjectTruncatedAfterLookup(daemon);
+  attackPartialMessage(daemon);
+
+  harness::DriverOptions options;
+  options.socketPath = daemon.socketPath();
+  auto driver = harness::VideoDriver::connect(options);
+  ASSERT_TRUE(driver.has_value()) << driver.error().message;
+  const TinyInputCounts counts = queueTinyInputsInALoop(**driver, 6, 20);
+  EXPECT_GT(counts.refused, 0u);
+  holdHostPictures(**driver, 7);
+  // Finding 7: a clear of the tiny inputs' stream while its copies wait.
+  EXPECT_TRUE((*driver)->queueClear(6, w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT).has_value());
+  // The guest decodes alongside, on stream 1.
+  auto input = harness::BitstreamReader::open(samplesDir() + "/data/testsrc2-320x180.h264", {});
+  ASSERT_TRUE(input.has_value());
+  auto sink = harness::FrameSink::create({});
+  ASSERT_TRUE(sink.has_value());
+  harness::DecodeRunner runner(**driver, {});
+  auto summary = runner.run(*input, *sink);
+  ASSERT_TRUE(summary.has_value()) << summary.error().message;
+  EXPECT_EQ(sink->frameMd5s(), readLines(samplesDir() + "/data/testsrc2-320x180.h264.md5"));
+  if (round % 2 == 0) {
+    (*driver)->disconnect();  // a VMM that dies with everything pending
+  } else {
+    EXPECT_TRUE((*driver)->streamDestroy(6).has_value());
+    EXPECT_TRUE((*driver)->streamDestroy(7).has_value());
+  }
+  EXPECT_TRUE(daemon.running());
+}
+
+TEST(HostileSoakTest, AttacksInALoopWithAGuestDecoding) {
+  DaemonProcess daemon;
+  // Warm-up: allocator arenas, libavcodec's tables, thread stacks.
+  for (int round = 0; round < 2; ++round) soakRound(daemon, round);
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  // Threads and fds settle once the last connection is reset (session threads are joined then).
+  auto settled = [&daemon](const ProcessStats& target) {
+    ProcessStats stats = readProcessStats(daemon.pid());
+    for (int i = 0; i < 100; ++i) {
+      if (stats.threads == target.threads && stats.openFds == target.openFds) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      stats = readProcessStats(daemon.pid());
+    }
+    return stats;
+  };
+  ProcessStats baseline = readProcessStats(daemon.pid());
+  baseline = settled(baseline);
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  int rounds = 0;
+  for (int round = 2; std::chrono::steady_clock::now() < end; ++round, ++rounds) {
+    soakRound(daemon, round);
+    if (::testing::Test::HasFailure()) break;
+  }
+  const ProcessStats after = settled(baseline);
+  std::printf(
+      "soak: %d rounds; threads %lu -> %lu, fds %lu -> %lu, RSS %lu -> %lu KiB, "
+      "mappings %lu -> %lu\n",
+      rounds, baseline.threads, after.threads, baseline.openFds, after.openFds, baseline.rssKiB,
+      after.rssKiB, baseline.mappings, after.mappings);
+  EXPECT_GT(rounds, 0);
+  EXPECT_EQ(after.threads, baseline.threads);
+  EXPECT_EQ(after.openFds, baseline.openFds);
+  EXPECT_LE(after.rssKiB, baseline.rssKiB + 32 * 1024);
+  EXPECT_LE(after.mappings, baseline.mappings + 64);
 }
 
 }  // namespace

@@ -23,6 +23,8 @@ ProcessStats readProcessStats(pid_t pid) {
   for (std::string line; std::getline(status, line);) {
     if (line.rfind("VmRSS:", 0) == 0) stats.rssKiB = std::stoull(line.substr(6));
   }
+  std::ifstream maps(base + "/maps");
+  for (std::string line; std::getline(maps, line);) ++stats.mappings;
   return stats;
 }
 

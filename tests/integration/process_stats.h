@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Reads a live process's open fds, threads and resident memory from /proc (leak checks).
+// Reads a live process's open fds, threads, resident memory and mappings from /proc (leak checks).
 #pragma once
 
 #include <sys/types.h>
@@ -12,6 +12,7 @@ struct ProcessStats {
   uint64_t openFds = 0;
   uint64_t threads = 0;
   uint64_t rssKiB = 0;
+  uint64_t mappings = 0;  // lines of /proc/PID/maps
 };
 
 ProcessStats readProcessStats(pid_t pid);

@@ -8,6 +8,7 @@
 #include "tests/fakes/fake_decoder_backend.h"
 #include "tests/fakes/guest_memory_fixture.h"
 #include "vdec/base/wire.h"
+#include "vdec/stream.h"
 
 namespace vdec {
 namespace {
@@ -19,10 +20,15 @@ constexpr uint32_t kStream = 1;
 class VideoDeviceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ram_ = testing::makeTestGuestMemory(16 << 20);
-    backend_ = std::make_shared<FakeDecoderBackend>();
     DeviceConfig config;
     config.maxStreams = 4;
+    restart(config);
+  }
+  // A fresh device with `config` (and a fresh backend).
+  void restart(const DeviceConfig& config) {
+    device_.reset();
+    if (!ram_.memory) ram_ = testing::makeTestGuestMemory(16 << 20);
+    backend_ = std::make_shared<FakeDecoderBackend>();
     device_ = std::make_unique<VideoDevice>(config, backend_);
     device_->setGuestMemory(ram_.memory);
   }
@@ -633,7 +639,7 @@ namespace {
 
 TEST_F(VideoDeviceTest, PendingInputBytesAreBounded) {
   DeviceConfig config;
-  config.maxPendingInputBytes = 100;
+  config.maxPendingInputBytes = 100 + Stream::kInputEntryCost;  // one 80-byte input
   device_ = std::make_unique<VideoDevice>(config, backend_);
   device_->setGuestMemory(ram_.memory);
   startStream();
@@ -655,6 +661,136 @@ TEST_F(VideoDeviceTest, PendingInputBytesAreBounded) {
   emit(codecs::InputDone{backend_->lastSession->decoded[0].inputId});
   EXPECT_TRUE(device_->takeCompletions().empty());  // already answered
   EXPECT_TRUE(send(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 100, 3, 80)).empty());
+}
+
+// Issue 10 finding 5, as attacked: 60 inputs queued with 1 byte each, RESOURCE_DESTROY_ALL(INPUT),
+// in a loop, while the session never consumes anything (the output layout is never
+// acknowledged). Each entry used to count 1 byte of the 64 MiB limit (64 Mi entries, ~185 bytes
+// of heap each) and DESTROY_ALL walked every entry ever queued. Now the stream takes at most
+// maxPendingInputs, each charged kInputEntryCost besides its byte, and refuses the rest with
+// ERR_OUT_OF_MEMORY in a full RESOURCE_QUEUE response.
+TEST_F(VideoDeviceTest, TinyInputsQueuedAndDestroyedInALoopStayBounded) {
+  DeviceConfig config;
+  restart(config);
+  startStream();
+  uint64_t accepted = 0;
+  uint64_t refused = 0;
+  for (int round = 0; round < 40; ++round) {
+    for (uint32_t id = 1; id <= 60; ++id) {
+      ASSERT_EQ(sendForType(resourceCreate(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, id,
+                                           ram_.base + (1 << 20), 4096)),
+                w::VIRTIO_VIDEO_RESP_OK_NODATA);
+    }
+    for (uint32_t id = 1; id <= 60; ++id) {
+      auto done = send(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, id, id, 1));
+      if (done.empty()) {
+        ++accepted;
+        continue;
+      }
+      ASSERT_EQ(done.size(), 1u);
+      ASSERT_EQ(done[0].response.size(), sizeof(w::virtio_video_resource_queue_resp));
+      EXPECT_EQ(typeOf(done[0]), w::VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY);
+      ++refused;
+    }
+    // Every input still queued comes back (with ERR), then the DESTROY_ALL itself.
+    auto done = send(
+        queueCommand(w::VIRTIO_VIDEO_CMD_RESOURCE_DESTROY_ALL, w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT));
+    ASSERT_FALSE(done.empty());
+    EXPECT_EQ(typeOf(done.back()), w::VIRTIO_VIDEO_RESP_OK_NODATA);
+  }
+  EXPECT_EQ(accepted, config.maxPendingInputs);
+  EXPECT_EQ(refused, 40u * 60 - config.maxPendingInputs);
+  EXPECT_EQ(backend_->lastSession->decoded.size(), config.maxPendingInputs);
+}
+
+// Issue 10 finding 6: resource entry tables and copied input are charged to the stream's share
+// of the memory budget before they are allocated; over it is ERR_OUT_OF_MEMORY for that command,
+// and what was charged comes back when it goes.
+TEST_F(VideoDeviceTest, ResourceTablesAndInputAreChargedToTheStreamBudget) {
+  DeviceConfig config;
+  config.maxStreamMemory = 64 << 10;
+  restart(config);
+  startStream();  // input 100: one entry
+  // 1024 entries cost 1 KiB + 64 KiB: over the 64 KiB share.
+  w::virtio_video_resource_create create{};
+  create.hdr = {w::VIRTIO_VIDEO_CMD_RESOURCE_CREATE, kStream};
+  create.queue_type = w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT;
+  create.resource_id = 1;
+  create.planes_layout = w::VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER;
+  create.num_planes = 1;
+  create.num_entries[0] = 1024;
+  auto bytes = toBytes(create);
+  for (uint64_t i = 0; i < 1024; ++i) {
+    appendWire(bytes, w::virtio_video_mem_entry{ram_.base + (4 << 20) + i * 8192, 4096, {}});
+  }
+  EXPECT_EQ(sendForType(bytes), w::VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY);
+  // The input copy: 60000 bytes + 256 fit in what is left, a second one does not.
+  ASSERT_EQ(sendForType(resourceCreate(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 101, ram_.base + (2 << 20),
+                                       65536)),
+            w::VIRTIO_VIDEO_RESP_OK_NODATA);
+  EXPECT_TRUE(send(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 100, 1, 60000)).empty());
+  auto done = send(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 101, 2, 4000));
+  ASSERT_EQ(done.size(), 1u);
+  ASSERT_EQ(done[0].response.size(), sizeof(w::virtio_video_resource_queue_resp));
+  EXPECT_EQ(typeOf(done[0]), w::VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY);
+  EXPECT_EQ(
+      device_->memoryBudget()->used(),
+      60000 + Stream::kInputEntryCost + 2 * (Stream::kResourceCost + Stream::kResourceEntryCost));
+  // Consumed: the copy's charge comes back and the next input fits.
+  emit(codecs::InputDone{backend_->lastSession->decoded[0].inputId});
+  EXPECT_EQ(device_->takeCompletions().size(), 1u);
+  EXPECT_TRUE(send(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 101, 2, 4000)).empty());
+  // Destroyed: everything the stream held is given back to the daemon.
+  send(toBytes(w::virtio_video_cmd_hdr{w::VIRTIO_VIDEO_CMD_STREAM_DESTROY, kStream}));
+  EXPECT_EQ(device_->memoryBudget()->used(), 0u);
+}
+
+// The daemon's budget bounds the streams together, whatever each one's share.
+TEST_F(VideoDeviceTest, TheDaemonBudgetBoundsAllStreams) {
+  DeviceConfig config;
+  config.maxMemory = 100 << 10;
+  config.maxStreamMemory = 64 << 10;
+  restart(config);
+  startStream();
+  EXPECT_TRUE(send(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 100, 1, 60000)).empty());
+  constexpr uint32_t kSecond = 2;
+  ASSERT_EQ(sendForType(createStream(kSecond)), w::VIRTIO_VIDEO_RESP_OK_NODATA);
+  w::virtio_video_resource_queue queue{};
+  queue.hdr = {w::VIRTIO_VIDEO_CMD_RESOURCE_QUEUE, kSecond};
+  queue.queue_type = w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT;
+  queue.resource_id = 1;
+  queue.num_data_sizes = 1;
+  queue.data_sizes[0] = 60000;
+  // An object resource needs a resolver: create it as guest pages instead.
+  w::virtio_video_set_params_ext params{};
+  params.hdr = {w::VIRTIO_VIDEO_CMD_SET_PARAMS_EXT, kSecond};
+  params.params.base.queue_type = w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT;
+  params.params.resource_type = w::VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
+  ASSERT_EQ(sendForType(toBytes(params)), w::VIRTIO_VIDEO_RESP_OK_NODATA);
+  w::virtio_video_resource_create create{};
+  create.hdr = {w::VIRTIO_VIDEO_CMD_RESOURCE_CREATE, kSecond};
+  create.queue_type = w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT;
+  create.resource_id = 1;
+  create.planes_layout = w::VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER;
+  create.num_planes = 1;
+  create.num_entries[0] = 1;
+  auto bytes = toBytes(create);
+  appendWire(bytes, w::virtio_video_mem_entry{ram_.base + (3 << 20), 65536, {}});
+  ASSERT_EQ(sendForType(bytes), w::VIRTIO_VIDEO_RESP_OK_NODATA);
+  auto done = send(toBytes(queue));  // within its share, over the daemon's budget
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(typeOf(done[0]), w::VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY);
+}
+
+// A command the transport cannot keep is answered with the protocol's error for its type.
+TEST_F(VideoDeviceTest, OutOfMemoryResponseHasTheCommandsShape) {
+  auto response =
+      device_->outOfMemoryResponse(resourceQueue(w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT, 1, 0, 1));
+  ASSERT_EQ(response.size(), sizeof(w::virtio_video_resource_queue_resp));
+  EXPECT_EQ(readWire<w::virtio_video_cmd_hdr>(response)->type,
+            w::VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY);
+  EXPECT_EQ(readWire<w::virtio_video_cmd_hdr>(response)->stream_id, kStream);
+  EXPECT_FALSE(device_->outOfMemoryResponse({}).empty());  // too short to parse: a bare header
 }
 
 }  // namespace

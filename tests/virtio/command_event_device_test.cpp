@@ -21,7 +21,8 @@ constexpr uint64_t kData = kGuestBase + 0x10000;
 // Echoes each request reversed; answers at once unless `async`, then on processNotify().
 class EchoDevice : public CommandEventDevice {
  public:
-  EchoDevice() : CommandEventDevice(64) {}
+  explicit EchoDevice(std::shared_ptr<MemoryBudget> budget = nullptr)
+      : CommandEventDevice(64, std::move(budget)) {}
   uint64_t features() const override { return 0; }
   std::vector<std::byte> configSpace() const override { return {}; }
   uint16_t maxQueueSize() const override { return 8; }
@@ -52,6 +53,9 @@ class EchoDevice : public CommandEventDevice {
     later.clear();
   }
   void resetDevice() override { ++resets; }
+  std::vector<std::byte> rejectedResponse(std::span<const std::byte>) override {
+    return {std::byte{0xee}};
+  }
 
  private:
   std::vector<Response> ready_;
@@ -129,6 +133,30 @@ TEST_F(CommandEventDeviceTest, BadChainsCompletedWithZeroLength) {
   EXPECT_EQ(commandRing_.usedElem(3).id, 4u);
   EXPECT_EQ(commandRing_.usedElem(3).len, 3u);
   EXPECT_EQ(device_.tags.size(), 1u);
+}
+
+// Issue 10 finding 6a: pending commands are charged to the memory budget before they are kept.
+// The queue size does not bound them: a guest may publish a head again while it is pending.
+// Over the budget the command is answered at once (rejectedResponse) and never submitted.
+TEST_F(CommandEventDeviceTest, PendingCommandsAreChargedToTheMemoryBudget) {
+  const uint64_t cost = CommandEventDevice::kPendingCommandCost + 16;  // one writable span
+  auto budget = MemoryBudget::create(2 * cost + cost / 2);
+  EchoDevice device(budget);
+  device.async = true;
+  queueCommand(0, 0);
+  commandRing_.publish(0);
+  commandRing_.publish(0);
+  device.onQueueKick(CommandEventDevice::kCommandQueue, table());
+  EXPECT_EQ(device.tags.size(), 2u);
+  EXPECT_EQ(device.pendingCommands(), 2u);
+  EXPECT_EQ(budget->used(), 2 * cost);
+  ASSERT_EQ(commandRing_.usedIdx(), 1);  // the third, answered at once
+  EXPECT_EQ(commandRing_.usedElem(0).len, 1u);
+  EXPECT_EQ(ram_.read<uint8_t>(kData + 0x80), 0xee);
+  device.onNotify(table());
+  EXPECT_EQ(commandRing_.usedIdx(), 3);
+  EXPECT_EQ(device.pendingCommands(), 0u);
+  EXPECT_EQ(budget->used(), 0u);
 }
 
 TEST_F(CommandEventDeviceTest, EventsWaitForEventBuffers) {
