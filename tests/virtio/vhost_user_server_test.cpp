@@ -46,6 +46,10 @@ class FakeDevice : public VirtioDevice {
   void setObjectResolver(buffers::ObjectResolver* r) override { resolver = r; }
   void onQueueKick(uint32_t index, QueueTable queues) override {
     ++kicks;
+    // Holds the loop once (so that what arrives meanwhile comes in one epoll batch).
+    if (const int ms = holdNextKickMs.exchange(0); ms > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    }
     Virtqueue& queue = *queues[index];
     for (auto chain = queue.popChain(); chain && *chain; chain = queue.popChain()) {
       queue.pushUsed((*chain)->head, static_cast<uint32_t>((*chain)->readableBytes));
@@ -57,6 +61,7 @@ class FakeDevice : public VirtioDevice {
   std::atomic<bool> hasMemory{false};
   std::atomic<buffers::ObjectResolver*> resolver{nullptr};
   std::atomic<int> kicks{0};
+  std::atomic<int> holdNextKickMs{0};
   std::atomic<int> resets{0};
 };
 
@@ -363,6 +368,36 @@ TEST_F(VhostUserServerTest, SameKickFdForTwoRingsDoesNotHang) {
   Client next(path_);
   next.send(VHOST_USER_GET_QUEUE_NUM, {});
   EXPECT_EQ(next.replyU64(VHOST_USER_GET_QUEUE_NUM), 2u);
+}
+
+// Finding 2c: SET_VRING_KICK(new fd) handled in the same epoll batch as a kick on the old fd.
+// onKick used to read the new fd (blocking, nothing pending) and block until its next kick. A
+// kick on the other ring holds the loop while the message and the old fd's kick arrive, so both
+// come out of the next epoll_wait, the message first.
+TEST_F(VhostUserServerTest, KickOnAReplacedFdInTheSameBatchDoesNotBlock) {
+  testing::TestRam ram(1 << 20);
+  testing::TestRing ring0(ram, 8, 0), ring1(ram, 8, 0x4000);
+  UniqueFd oldKick(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  UniqueFd newKick(::eventfd(0, EFD_CLOEXEC));  // blocking, never written
+  UniqueFd holdKick(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  Client c(path_);
+  negotiateReplyAck(c);
+  shareRam(c, ram, ram.size);
+  startRing(c, ring0, 0, oldKick.get(), -1);
+  startRing(c, ring1, 1, holdKick.get(), -1);
+  const int kicksBefore = device_.kicks.load();
+  device_.holdNextKickMs = 300;
+  ASSERT_EQ(::eventfd_write(holdKick.get(), 1), 0);
+  for (int i = 0; i < 2000 && device_.kicks.load() == kicksBefore; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_GT(device_.kicks.load(), kicksBefore);  // the loop is held now
+  c.sendValue(VHOST_USER_SET_VRING_KICK, uint64_t{0}, 0, {newKick.get()});
+  ASSERT_EQ(::eventfd_write(oldKick.get(), 1), 0);
+  c.send(VHOST_USER_GET_QUEUE_NUM, {});
+  const uint64_t queues = c.replyU64(VHOST_USER_GET_QUEUE_NUM);
+  EXPECT_EQ(queues, 2u);
+  if (queues != 2u) ::eventfd_write(newKick.get(), 1);  // let a blocked loop go for TearDown
 }
 
 // Finding 2b: the call fd is a blocking eventfd preloaded to 2^64-2. Completing a chain used to
