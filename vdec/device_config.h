@@ -23,10 +23,11 @@ struct DeviceConfig {
   // Inputs waiting in one stream's decoder (answered early by DESTROY_ALL(INPUT) or not).
   uint32_t maxPendingInputs = 1024;
   // Host memory the guest can make the whole daemon hold (MemoryBudget): pending commands, copied
-  // input, host pictures, resource entry tables. A 24 GiB host keeps 20 GiB for its guests.
-  uint64_t maxMemory = 4ull << 30;
-  // The share of it one stream may hold.
-  uint64_t maxStreamMemory = 1ull << 30;
+  // input, host pictures, resource entry tables. A quarter of a 24 GiB host.
+  uint64_t maxMemory = 6ull << 30;
+  // The share of it one stream may hold: a 4K 10-bit stream decoded into host pictures with 16
+  // frame threads holds about 1.3 GiB (16 waiting, 16 references, one per thread).
+  uint64_t maxStreamMemory = 2ull << 30;
   uint32_t maxPendingEvents = 1024;
   uint32_t openTimeMinBuffers = 4;  // output min_buffers before the stream format is known
   bool offerVirtioObjects = true;

@@ -246,12 +246,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--max-memory", config.maxMemory,
                  "host memory the guest can make the daemon hold (pending commands, copied input, "
-                 "host pictures, resource entry tables), in bytes or with a unit (4GiB)")
+                 "host pictures, resource entry tables), in bytes or with a unit (6GiB)")
       ->transform(CLI::AsSizeValue(false))
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--max-stream-memory", config.maxStreamMemory,
-                 "the share of --max-memory one stream may hold, in bytes or with a unit (1GiB)")
+                 "the share of --max-memory one stream may hold, in bytes or with a unit (2GiB)")
       ->transform(CLI::AsSizeValue(false))
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
