@@ -545,6 +545,74 @@ TEST_F(HostileFrontendTest, HostPicturesOverTheStreamBudgetFailTheStream) {
   EXPECT_TRUE(small.running());
 }
 
+// Finding 4, as attacked: output resources made of single non-adjacent guest pages, each page
+// its own mapping in the resource's host window. 17 of them (4096 pages each) took the old
+// daemon to 65516 of 65530 mappings; with --threads 1 its next std::thread threw and it exited,
+// with more threads every new stream failed. Windows are charged to the map budget now (16384
+// mappings per daemon): the resources over it are written range by range.
+TEST_F(HostileFrontendTest, ScatteredOutputResourcesStayWithinTheMapBudget) {
+  namespace w = wire;
+  constexpr uint32_t kStream = 8;
+  constexpr uint32_t kResources = 17;
+  constexpr uint64_t kPages = 4095;  // with the window's tail: 4096 mappings, the most allowed
+  DaemonProcess lean({"--threads", "1"});
+  const ProcessStats before = readProcessStats(lean.pid());
+  harness::DriverOptions options;
+  options.socketPath = lean.socketPath();
+  {
+    auto driver = harness::VideoDriver::connect(options);
+    ASSERT_TRUE(driver.has_value()) << driver.error().message;
+    startWaitingForLayout(**driver, kStream);
+    auto params = (*driver)->getParams(kStream, w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT);
+    ASSERT_TRUE(params.has_value());
+    params->resource_type = w::VIRTIO_VIDEO_MEM_TYPE_GUEST_PAGES;
+    ASSERT_TRUE((*driver)->setParams(kStream, *params).has_value());
+    auto run = (*driver)->ram().allocContiguous(2 * kPages * 4096);
+    ASSERT_TRUE(run.has_value()) << run.error().message;
+    std::vector<buffers::GuestRange> pages;
+    for (uint64_t i = 0; i < kPages; ++i) {
+      pages.push_back({{run->address.value + 2 * i * 4096}, 4096});  // every other page
+    }
+    for (uint32_t id = 1; id <= kResources; ++id) {
+      ASSERT_TRUE(
+          (*driver)
+              ->resourceCreateGuestPages(kStream, w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, id, pages)
+              .has_value());
+    }
+    for (uint32_t id = 1; id <= kResources; ++id) {
+      ASSERT_TRUE((*driver)
+                      ->resourceQueue(kStream, w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, id, 0, 0)
+                      .has_value());
+    }
+    // Decoding goes on into them: pictures come back.
+    EXPECT_TRUE(pollActivity(**driver, 200, [&](const harness::Activity& activity) {
+      for (const auto& completion : activity.queues) {
+        if (completion.streamId == kStream &&
+            completion.queueType == w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT) {
+          return true;
+        }
+      }
+      return false;
+    }));
+    const ProcessStats during = readProcessStats(lean.pid());
+    EXPECT_LE(during.mappings, before.mappings + 16384 + 1024);
+    EXPECT_TRUE((*driver)->streamDestroy(kStream).has_value());
+    (*driver)->disconnect();
+  }
+  // With one decoder thread, a new stream still starts and decodes bit-exactly.
+  auto driver = harness::VideoDriver::connect(options);
+  ASSERT_TRUE(driver.has_value()) << driver.error().message;
+  auto input = harness::BitstreamReader::open(samplesDir() + "/data/testsrc2-320x180.h264", {});
+  ASSERT_TRUE(input.has_value());
+  auto sink = harness::FrameSink::create({});
+  ASSERT_TRUE(sink.has_value());
+  harness::DecodeRunner runner(**driver, {});
+  auto summary = runner.run(*input, *sink);
+  ASSERT_TRUE(summary.has_value()) << summary.error().message;
+  EXPECT_EQ(sink->frameMd5s(), readLines(samplesDir() + "/data/testsrc2-320x180.h264.md5"));
+  EXPECT_TRUE(lean.running());
+}
+
 // The attacks of issue 10 in a loop for about a minute against one daemon, each round with a
 // guest decoding bit-exactly on the same connection as the stream-level attacks, whose streams
 // stay open at their limits while it decodes. Afterwards the daemon's threads and fds are back
