@@ -155,6 +155,7 @@ bool ObjectExporter::handleOne() {
   const uint32_t replyFlags = VHOST_USER_REPLY_MASK | VHOST_USER_VERSION;
   if (request == VHOST_USER_BACKEND_SHARED_OBJECT_LOOKUP) {
     lookups_.fetch_add(1);
+    if (mode_.load() == LookupMode::kSilent) return true;
     auto shared = readWire<VhostUserShared>(message->payload);
     Uuid uuid{};
     if (shared) std::memcpy(uuid.data(), shared->uuid, uuid.size());

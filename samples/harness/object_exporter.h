@@ -33,6 +33,7 @@ struct ExportedObject {
 enum class LookupMode {
   kCorrect,  // {req 8, flags 0x5, size 8, u64 0} with the fd in SCM_RIGHTS
   kQemu102,  // QEMU 10.2.0's bug: u64 0 and no fd (vhost-user.md §2.4)
+  kSilent,   // never answers (a hung or hostile front-end)
 };
 
 // allocate()/release() run on the caller's thread; the channel is served on an internal thread
