@@ -11,8 +11,8 @@
 #include "buffers/guest_memory.h"
 #include "buffers/object_resolver.h"
 #include "codecs/decoder_backend.h"
-#include "vdec/base/slot_counter.h"
 #include "vdec/base/memory_budget.h"
+#include "vdec/base/slot_counter.h"
 #include "vdec/device_config.h"
 
 namespace vdec {
