@@ -121,9 +121,14 @@ void VideoDevice::handleCommand(uint64_t tag, std::span<const std::byte> request
 
 std::vector<std::byte> VideoDevice::outOfMemoryResponse(std::span<const std::byte> request) const {
   w::virtio_video_cmd_hdr header{};
-  if (!request.empty())
+  uint32_t requestedQueue = 0;  // as in dispatch(): error replies that must name it
+  if (!request.empty()) {
     std::memcpy(&header, request.data(), std::min(request.size(), sizeof(header)));
-  return errorResponseFor(header.type, ErrorCode::kOutOfMemory, header.stream_id);
+  }
+  if (request.size() >= sizeof(header) + sizeof(requestedQueue)) {
+    std::memcpy(&requestedQueue, request.data() + sizeof(header), sizeof(requestedQueue));
+  }
+  return errorResponseFor(header.type, ErrorCode::kOutOfMemory, header.stream_id, requestedQueue);
 }
 
 void VideoDevice::dispatch(uint64_t tag, std::span<const std::byte> request) {

@@ -791,6 +791,12 @@ TEST_F(VideoDeviceTest, OutOfMemoryResponseHasTheCommandsShape) {
             w::VIRTIO_VIDEO_RESP_ERR_OUT_OF_MEMORY);
   EXPECT_EQ(readWire<w::virtio_video_cmd_hdr>(response)->stream_id, kStream);
   EXPECT_FALSE(device_->outOfMemoryResponse({}).empty());  // too short to parse: a bare header
+  // GET_PARAMS_EXT names the queue it asked about, as every error reply of it does.
+  response = device_->outOfMemoryResponse(
+      queueCommand(w::VIRTIO_VIDEO_CMD_GET_PARAMS_EXT, w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT));
+  auto params = readWire<w::virtio_video_get_params_ext_resp>(response);
+  ASSERT_TRUE(params.has_value());
+  EXPECT_EQ(params->params.base.queue_type, w::VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT);
 }
 
 }  // namespace
