@@ -55,6 +55,21 @@ pid_t spawn(const std::vector<std::string>& argv, int outFd) {
   return pid;
 }
 
+// True once a unix socket bound to `path` is listening (its /proc/net/unix line has the
+// __SO_ACCEPTCON flag, 0x10000).
+bool isListening(const std::string& path) {
+  std::ifstream table("/proc/net/unix");
+  std::string line;
+  std::getline(table, line);  // header
+  while (std::getline(table, line)) {
+    std::istringstream fields(line);
+    std::string num, refCount, protocol, flags, type, state, inode, socketPath;
+    fields >> num >> refCount >> protocol >> flags >> type >> state >> inode >> socketPath;
+    if (socketPath == path && (std::stoul(flags, nullptr, 16) & 0x10000u) != 0) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 DaemonProcess::DaemonProcess(std::vector<std::string> extraArgs) {
@@ -62,10 +77,12 @@ DaemonProcess::DaemonProcess(std::vector<std::string> extraArgs) {
   std::vector<std::string> argv{deviceBinary(), "--socket-path", socket_, "--log-level", "warn"};
   argv.insert(argv.end(), extraArgs.begin(), extraArgs.end());
   pid_ = spawn(argv, -1);
-  for (int i = 0; i < 500 && !std::filesystem::exists(socket_); ++i) {
+  // The socket file appears at bind(), before listen(): a connect() in between is refused. Wait
+  // until the socket is listening (/proc/net/unix flags __SO_ACCEPTCON), up to 5 s.
+  for (int i = 0; i < 500 && !isListening(socket_); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  EXPECT_TRUE(std::filesystem::exists(socket_)) << "vdec-device did not create its socket";
+  EXPECT_TRUE(isListening(socket_)) << "vdec-device is not listening on " << socket_;
 }
 
 bool DaemonProcess::running() {
