@@ -11,6 +11,7 @@
 #include "codecs/codec_profile.h"
 #include "codecs/coded_format.h"
 #include "codecs/decoder_session.h"
+#include "codecs/decoder_threads.h"
 #include "vdec/base/memory_budget.h"
 #include "vdec/base/result.h"
 
@@ -25,7 +26,11 @@ struct CodecCapability {
 
 struct SessionOptions {
   buffers::PixelFormat outputFormat = buffers::PixelFormat::kNv12;  // may change via layout
-  int threads = 0;  // libavcodec threads; 0 = automatic
+  int threads = 0;  // most libavcodec threads for this stream; 0 = automatic (decoder_threads.h)
+  // Daemon-wide thread budget the stream takes its share from; null: `threads` as asked.
+  std::shared_ptr<ThreadBudget> threadBudget;
+  // Nice increment of the session's threads over the device thread's (0: the same priority).
+  int niceIncrement = kDecoderNiceIncrement;
   bool forceBounce = false;  // never decode into guest buffers (--copy-mode bounce)
   // Called from the decoding thread whenever takeEvents() has something; must be thread-safe
   // and must not call back into the session.

@@ -10,13 +10,10 @@
 namespace vdec::codecs {
 namespace {
 
-constexpr int kMaxAutoThreads = 4;
-constexpr int kMaxThreads = 16;
-
-int threadCount(int requested) {
-  if (requested > 0) return std::min(requested, kMaxThreads);
+ThreadBudget::Lease leaseThreads(const SessionOptions& options) {
+  if (options.threadBudget) return options.threadBudget->lease(options.threads);
   const int cores = static_cast<int>(std::thread::hardware_concurrency());
-  return std::clamp(cores, 1, kMaxAutoThreads);
+  return ThreadBudget::Lease(nullptr, decoderThreadsFor(options.threads, 0, 1, cores));
 }
 
 }  // namespace
@@ -30,7 +27,8 @@ Result<std::unique_ptr<FfmpegEngine>> FfmpegEngine::create(CodedFormat format,
   }
   AvCodecContextPtr context(avcodec_alloc_context3(codec));
   if (!context) return makeError(ErrorCode::kOutOfMemory, "avcodec_alloc_context3() failed");
-  context->thread_count = threadCount(options.threads);
+  ThreadBudget::Lease threads = leaseThreads(options);
+  context->thread_count = threads.threads();
   // VP8 frame threading in libavcodec 5.1 races on the segmentation map carried between frames:
   // vp80-02-inter-1412 decodes wrong about once in 40 runs with two frame threads (the ffmpeg
   // tool shows it too), never with slice threads. Bit-exact output wins over speed there.
@@ -50,7 +48,11 @@ Result<std::unique_ptr<FfmpegEngine>> FfmpegEngine::create(CodedFormat format,
   // get_buffer2 (direct rendering) is installed before the frame threads copy the context.
   std::shared_ptr<FramePool> pool = FramePool::create(options.memoryBudget);
   pool->attach(*context);
-  if (const int ret = avcodec_open2(context.get(), codec, nullptr); ret < 0) {
+  // libavcodec's frame and slice threads start here and inherit the opening thread's priority.
+  int ret = 0;
+  runAtLowerPriority(options.niceIncrement,
+                     [&] { ret = avcodec_open2(context.get(), codec, nullptr); });
+  if (ret < 0) {
     return makeError(ErrorCode::kBackendFailure, "avcodec_open2({}) failed: {}", codec->name,
                      avErrorString(ret));
   }
@@ -59,15 +61,17 @@ Result<std::unique_ptr<FfmpegEngine>> FfmpegEngine::create(CodedFormat format,
   std::unique_ptr<FfmpegProbe> probe = FfmpegProbe::create(avCodecId(format));
   if (!probe) logs::codecs().warn("ffmpeg: {}: no probe decoder", codec->name);
   logs::codecs().debug("ffmpeg: {} session, {} threads", codec->name, context->thread_count);
-  return std::unique_ptr<FfmpegEngine>(new FfmpegEngine(
-      format, options, std::move(pool), std::move(context), std::move(probe)));
+  return std::unique_ptr<FfmpegEngine>(new FfmpegEngine(format, options, std::move(threads),
+                                                        std::move(pool), std::move(context),
+                                                        std::move(probe)));
 }
 
 FfmpegEngine::FfmpegEngine(CodedFormat format, SessionOptions options,
-                           std::shared_ptr<FramePool> pool, AvCodecContextPtr context,
-                           std::unique_ptr<FfmpegProbe> probe)
+                           ThreadBudget::Lease threads, std::shared_ptr<FramePool> pool,
+                           AvCodecContextPtr context, std::unique_ptr<FfmpegProbe> probe)
     : format_(format),
       options_(std::move(options)),
+      threads_(std::move(threads)),
       pool_(std::move(pool)),
       context_(std::move(context)),
       probe_(std::move(probe)) {}

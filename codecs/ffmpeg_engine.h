@@ -76,8 +76,9 @@ class FfmpegEngine final : public DecoderEngine {
   static constexpr std::chrono::milliseconds kLendWait{1000};
 
  private:
-  FfmpegEngine(CodedFormat format, SessionOptions options, std::shared_ptr<FramePool> pool,
-               AvCodecContextPtr context, std::unique_ptr<FfmpegProbe> probe);
+  FfmpegEngine(CodedFormat format, SessionOptions options, ThreadBudget::Lease threads,
+               std::shared_ptr<FramePool> pool, AvCodecContextPtr context,
+               std::unique_ptr<FfmpegProbe> probe);
   bool decideMode(std::chrono::steady_clock::time_point now,
                   std::optional<std::chrono::steady_clock::time_point>& lookAgainAt);
   PictureReady deliverInPlace(const AVFrame& frame, const buffers::FrameLayout& layout,
@@ -87,6 +88,7 @@ class FfmpegEngine final : public DecoderEngine {
 
   const CodedFormat format_;
   const SessionOptions options_;
+  ThreadBudget::Lease threads_;  // this stream's share of the daemon's decoder threads
   const std::shared_ptr<FramePool> pool_;  // before context_: outlives libavcodec's buffers
   AvCodecContextPtr context_;
   std::unique_ptr<FfmpegProbe> probe_;  // until the first format is announced

@@ -137,6 +137,8 @@ void SessionWorker::pokeLocked() {
 }
 
 void SessionWorker::run() {
+  // Decoding yields to the device thread, which answers commands (decoder_threads.h).
+  lowerCurrentThreadPriority(options_.niceIncrement);
   std::unique_lock lock(mutex_);
   while (!stop_) {
     if (notifyPending_) {

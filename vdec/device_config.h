@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "codecs/decoder_threads.h"
+
 namespace vdec {
 
 struct DeviceConfig {
@@ -31,7 +33,9 @@ struct DeviceConfig {
   uint32_t maxPendingEvents = 1024;
   uint32_t openTimeMinBuffers = 4;  // output min_buffers before the stream format is known
   bool offerVirtioObjects = true;
-  int decoderThreads = 0;
+  int decoderThreads = 0;       // --threads: per-stream maximum, 0 = automatic
+  int decoderThreadBudget = 0;  // --thread-budget: all streams together, 0 = the host's cores
+  int decoderNice = codecs::kDecoderNiceIncrement;  // --decoder-nice
   bool forceBounce = false;  // --copy-mode bounce: every picture is copied, for comparison
 };
 

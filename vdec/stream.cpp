@@ -250,6 +250,8 @@ Status Stream::ensureSession() {
   codecs::SessionOptions options;
   options.outputFormat = outputFormat_;
   options.threads = ctx_.config.decoderThreads;
+  options.threadBudget = ctx_.threadBudget;
+  options.niceIncrement = ctx_.config.decoderNice;
   options.forceBounce = ctx_.config.forceBounce;
   options.notify = ctx_.wakeDevice;
   options.memoryBudget = budget_;

@@ -43,6 +43,8 @@ struct StreamContext {
   std::function<void(uint32_t type, uint32_t streamId)> queueEvent;
   // Wakes the device thread (its notify eventfd) so that it calls processBackendEvents().
   std::function<void()> wakeDevice;
+  // Decoder threads for all streams together (--thread-budget): each session leases its share.
+  std::shared_ptr<codecs::ThreadBudget> threadBudget;
 };
 
 }  // namespace vdec

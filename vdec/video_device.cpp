@@ -48,7 +48,8 @@ VideoDevice::VideoDevice(DeviceConfig config, std::shared_ptr<codecs::DecoderBac
                        uint64_t one = 1;
                        // A full counter still wakes the device; nothing to do on failure.
                        [[maybe_unused]] auto n = ::write(fd, &one, sizeof(one));
-                     }} {}
+                     },
+                     codecs::ThreadBudget::create(config_.decoderThreadBudget)} {}
 
 VideoDevice::~VideoDevice() {
   streams_.clear();  // joins every decoding thread before the eventfd they signal goes away

@@ -42,6 +42,12 @@ libavcodec, in software or with VA-API (--backend). One front-end is served at a
 disconnects all device state is dropped and the daemon waits for the next one.
 Stop it with SIGTERM or SIGINT.
 
+Decoder threads: all streams together use at most --thread-budget threads (default: the
+host's cores); a stream gets min(--threads, budget / streams decoding, itself included), at
+least 1, when its decoder opens, and keeps that count (on 2 cores: 2 for one stream, then 1 for
+each further one). Decoder threads run --decoder-nice (default 10) below the device thread, so
+commands are answered promptly while streams decode.
+
 Example with QEMU >= 10.2 (guest RAM must be shared with the daemon):
   vdec-device --socket-path /run/vdec.sock &
   qemu-system-x86_64 -machine q35,memory-backend=mem -m 2G \
@@ -217,8 +223,19 @@ int main(int argc, char** argv) {
   app.add_option("--render-node", renderNode,
                  "DRM render node for VA-API, e.g. /dev/dri/renderD128 (default: the first one "
                  "whose driver initializes)");
-  app.add_option("--threads", config.decoderThreads, "decoder threads per stream (0 = automatic)")
+  app.add_option("--threads", config.decoderThreads,
+                 "most decoder threads of one stream (0 = automatic: the host's cores, at most 4)")
+      ->check(CLI::Range(0, codecs::kMaxThreads))
+      ->capture_default_str();
+  app.add_option("--thread-budget", config.decoderThreadBudget,
+                 "decoder threads of all streams together (0 = the host's cores); a stream "
+                 "gets min(--threads, budget / streams decoding), at least 1, when it starts")
       ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--decoder-nice", config.decoderNice,
+                 "nice increment of decoder threads over the device thread, so commands are "
+                 "answered while streams decode (0: same priority)")
+      ->check(CLI::Range(0, 19))
       ->capture_default_str();
   app.add_option("--max-streams", config.maxStreams,
                  "streams open at once (an open stream that does not decode holds no thread and "

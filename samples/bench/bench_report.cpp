@@ -96,6 +96,11 @@ void BenchReport::summarize() {
     m.deviceCpuMsPerFrame = medianField(result.runs, &RunSample::deviceCpuMsPerFrame);
     m.harnessCpuMsPerFrame = medianField(result.runs, &RunSample::harnessCpuMsPerFrame);
     m.bytesCopiedPerFrame = medianField(result.runs, &RunSample::bytesCopiedPerFrame);
+    m.ttffMs = medianField(result.runs, &RunSample::ttffMs);
+    m.faultsPerFrame = medianField(result.runs, &RunSample::faultsPerFrame);
+    m.switchesPerFrame = medianField(result.runs, &RunSample::switchesPerFrame);
+    m.callsPerFrame = medianField(result.runs, &RunSample::callsPerFrame);
+    m.kicksPerFrame = medianField(result.runs, &RunSample::kicksPerFrame);
   }
   for (ModeResult& result : results) {
     const Mode base = result.mode == Mode::kZeroCopy ? Mode::kLimit : Mode::kZeroCopy;
@@ -107,24 +112,29 @@ void BenchReport::summarize() {
 }
 
 std::string formatTable(const BenchReport& report) {
-  std::string out =
-      fmt::format("{:<14} {:<10} {:>7} {:>8} {:>10} {:>10} {:>13} {:>8}\n", "clip", "mode", "fps",
-                  "ratio", "dev ms/f", "guest ms/f", "copied/frame", "frames");
+  constexpr const char* kRow =
+      "{:<28} {:<9} {:>7} {:>6} {:>7} {:>8} {:>8} {:>8} {:>6} {:>6} {:>6} {:>11} {:>6}\n";
+  std::string out = fmt::format(kRow, "case", "mode", "fps", "ratio", "ttff ms", "dev ms/f",
+                                "gst ms/f", "faults/f", "csw/f", "call/f", "kick/f", "copied/f",
+                                "frames");
   for (const ModeResult& result : report.results) {
     const RunSample& m = result.median;
     std::string ratio = std::isnan(result.ratio) ? "" : fmt::format("{:.3f}", result.ratio);
-    out += fmt::format("{:<14} {:<10} {:>7} {:>8} {:>10} {:>10} {:>13} {:>8}\n", result.clip,
-                       modeName(result.mode), num(m.fps, 1), ratio, num(m.deviceCpuMsPerFrame, 2),
-                       num(m.harnessCpuMsPerFrame, 2), bytesText(m.bytesCopiedPerFrame), m.frames);
+    out += fmt::format(kRow, result.clip, modeName(result.mode), num(m.fps, 1), ratio,
+                       num(m.ttffMs, 1), num(m.deviceCpuMsPerFrame, 2),
+                       num(m.harnessCpuMsPerFrame, 2), num(m.faultsPerFrame, 1),
+                       num(m.switchesPerFrame, 1), num(m.callsPerFrame, 2),
+                       num(m.kicksPerFrame, 2), bytesText(m.bytesCopiedPerFrame), m.frames);
   }
   out += "ratio: zero-copy = zero-copy/limit fps, bounce = bounce/zero-copy fps; medians of " +
-         fmt::format("{} runs; {} output, {} memory, {} decoder threads\n", report.repeat,
-                     report.outputFormat, report.memory, report.threads);
+         fmt::format("{} runs; {} decoder threads per stream at most; fps of one stream is its "
+                     "steady state (first picture to EOS), of several their aggregate\n",
+                     report.repeat, report.threads);
   if (!report.latency.empty()) {
-    out += fmt::format("\n{:<24} {:>8} {:>10} {:>10} {:>10}\n", "GET_PARAMS_EXT latency", "samples",
+    out += fmt::format("\n{:<40} {:>8} {:>10} {:>10} {:>10}\n", "GET_PARAMS_EXT latency", "samples",
                        "p50 us", "p99 us", "max us");
     for (const LatencyResult& l : report.latency)
-      out += fmt::format("{:<24} {:>8} {:>10.0f} {:>10.0f} {:>10.0f}\n",
+      out += fmt::format("{:<40} {:>8} {:>10.0f} {:>10.0f} {:>10.0f}\n",
                          l.clip == "idle" ? std::string("idle device") : "during " + l.clip,
                          l.samples, l.p50Us, l.p99Us, l.maxUs);
   }
@@ -134,22 +144,26 @@ std::string formatTable(const BenchReport& report) {
 Status writeCsv(const std::string& path, const BenchReport& report) {
   std::ofstream out(path);
   if (!out) return makeError(ErrorCode::kBackendFailure, "cannot write {}", path);
-  out << "clip,mode,fps,ratio,cpu_device_ms_per_frame,cpu_harness_ms_per_frame,"
+  out << "case,mode,fps,ratio,cpu_device_ms_per_frame,cpu_harness_ms_per_frame,"
          "bytes_copied_per_frame,frames,direct_frames,bounce_frames,output_format,memory,threads,"
-         "repeat,latency_samples,latency_p50_us,latency_p99_us,latency_max_us\n";
+         "repeat,latency_samples,latency_p50_us,latency_p99_us,latency_max_us,ttff_ms,"
+         "minor_faults_per_frame,context_switches_per_frame,calls_per_frame,kicks_per_frame\n";
   auto field = [](double value, int decimals) {
     return std::isnan(value) ? std::string() : fmt::format("{:.{}f}", value, decimals);
   };
   for (const ModeResult& r : report.results) {
     const RunSample& m = r.median;
-    out << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},,,,\n", r.clip, modeName(r.mode),
-                       field(m.fps, 2), field(r.ratio, 4), field(m.deviceCpuMsPerFrame, 3),
-                       field(m.harnessCpuMsPerFrame, 3), field(m.bytesCopiedPerFrame, 0), m.frames,
-                       m.directFrames, m.bounceFrames, report.outputFormat, report.memory,
-                       report.threads, report.repeat);
+    out << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},,,,,{},{},{},{},{}\n", r.clip,
+                       modeName(r.mode), field(m.fps, 2), field(r.ratio, 4),
+                       field(m.deviceCpuMsPerFrame, 3), field(m.harnessCpuMsPerFrame, 3),
+                       field(m.bytesCopiedPerFrame, 0), m.frames, m.directFrames, m.bounceFrames,
+                       report.outputFormat, report.memory, report.threads, report.repeat,
+                       field(m.ttffMs, 2), field(m.faultsPerFrame, 2),
+                       field(m.switchesPerFrame, 2), field(m.callsPerFrame, 3),
+                       field(m.kicksPerFrame, 3));
   }
   for (const LatencyResult& l : report.latency)
-    out << fmt::format("{},latency,,,,,,,,,{},{},{},{},{},{:.1f},{:.1f},{:.1f}\n", l.clip,
+    out << fmt::format("{},latency,,,,,,,,,{},{},{},{},{},{:.1f},{:.1f},{:.1f},,,,,\n", l.clip,
                        report.outputFormat, report.memory, report.threads, report.repeat, l.samples,
                        l.p50Us, l.p99Us, l.maxUs);
   if (!out) return makeError(ErrorCode::kBackendFailure, "error writing {}", path);

@@ -15,10 +15,16 @@ namespace vdec::bench {
 enum class Mode { kLimit, kZeroCopy, kBounce };
 std::string_view modeName(Mode mode);  // "limit", "zero-copy", "bounce"
 
-// One run of one clip in one mode. NaN where a value does not apply or is unknown.
+// One run of one case (clip, output format, memory, streams at once) in one mode. NaN where a
+// value does not apply or is unknown. Per-frame values are over every stream's frames.
 struct RunSample {
   uint64_t frames = 0;
-  double fps = 0;
+  double fps = 0;        // one stream: steady state (first picture to EOS); several: aggregate
+  double ttffMs = 0;     // STREAM_CREATE (limit: avcodec_alloc_context3) to the first picture
+  double faultsPerFrame = 0;    // minor page faults, device process (limit: this process)
+  double switchesPerFrame = 0;  // context switches, device process (limit: this process)
+  double callsPerFrame = 0;     // used-ring notifications to the guest; NaN for the limit
+  double kicksPerFrame = 0;     // guest notifications to the device; NaN for the limit
   double deviceCpuMsPerFrame = 0;   // limit: the in-process decode (all libavcodec threads)
   double harnessCpuMsPerFrame = 0;  // the guest side (VideoDriver); NaN for the limit
   double bytesCopiedPerFrame = 0;   // device statistics; 0 for the limit
@@ -36,7 +42,7 @@ struct ModeResult {
 };
 
 struct LatencyResult {
-  std::string clip;  // the clip decoding meanwhile, or "idle"
+  std::string clip;  // what decodes meanwhile ("1080p-h264 x2, nice 10"), or "idle"
   size_t samples = 0;
   double p50Us = 0;
   double p99Us = 0;

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "samples/bench/bench_runner.h"
 
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -12,10 +10,12 @@
 
 #include <fmt/format.h>
 
+#include "codecs/decoder_threads.h"
 #include "samples/bench/device_process.h"
 #include "samples/bench/guest_stream.h"
 #include "samples/bench/latency_probe.h"
 #include "samples/bench/limit_decoder.h"
+#include "samples/bench/process_counters.h"
 #include "samples/bench/progress.h"
 #include "samples/harness/bitstream_reader.h"
 #include "samples/harness/video_driver.h"
@@ -26,21 +26,24 @@ namespace vdec::bench {
 namespace {
 
 constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
-constexpr int kMaxAutoThreads = 4;  // as codecs/ffmpeg_session.cpp picks for --threads 0
-constexpr uint32_t kDecodeStream = 1;
-constexpr uint32_t kProbeStream = 2;
+constexpr uint32_t kProbeStream = 100;  // clear of the decoding streams' ids 1..N
 constexpr int kIdleProbes = 200;
+constexpr int kLatencyStreams[] = {1, 2};
 
-double processCpuSeconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& t) { return double(t.tv_sec) + double(t.tv_usec) / 1e6; };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
+int hostCores() { return std::max(1, static_cast<int>(std::thread::hardware_concurrency())); }
 
 struct LoadedClip {
   Clip clip;
   harness::BitstreamReader reader;
+};
+
+// What one measured run decodes: a clip, as which format into which memory, how many at once.
+struct BenchCase {
+  const LoadedClip* clip = nullptr;
+  buffers::PixelFormat format = buffers::PixelFormat::kI420;
+  harness::OutputMemory memory = harness::OutputMemory::kContiguous;
+  int streams = 1;
+  std::string label;  // "1080p-h264 nv12/sg x2"
 };
 
 // One daemon and the guest connected to it.
@@ -50,15 +53,15 @@ struct Device {
 };
 
 Result<Device> startDevice(const BenchOptions& options, const std::string& dir,
-                           const std::string& copyMode, int threads) {
+                           std::vector<std::string> args) {
   std::filesystem::create_directories(dir);
   Device device;
-  VDEC_ASSIGN_OR_RETURN(device.process, DeviceProcess::start(options.deviceBinary, dir,
-                                                             {"--copy-mode", copyMode, "--threads",
-                                                              std::to_string(threads)}));
+  args.insert(args.end(), options.deviceArgs.begin(), options.deviceArgs.end());
+  VDEC_ASSIGN_OR_RETURN(device.process, DeviceProcess::start(options.deviceBinary, dir, args));
   harness::DriverOptions driverOptions;
   driverOptions.socketPath = device.process->socketPath();
   driverOptions.commandTimeout = std::chrono::milliseconds(20000);
+  driverOptions.ramBytes = 1536ull << 20;  // four 1080p streams' output buffers
   auto driver = harness::VideoDriver::connect(driverOptions);
   if (!driver)
     return makeError(driver.error().code, "cannot connect to vdec-device ({}): {}",
@@ -67,62 +70,134 @@ Result<Device> startDevice(const BenchOptions& options, const std::string& dir,
   return device;
 }
 
-Result<RunSample> runLimit(const LoadedClip& clip, int threads) {
-  const double cpuBefore = processCpuSeconds();
-  VDEC_ASSIGN_OR_RETURN(LimitRun run, decodeLimit(clip.reader, threads));
-  const double cpu = processCpuSeconds() - cpuBefore;
+// Threads the daemon gives the i-th of several streams started one after the other.
+std::vector<int> streamThreads(int threads, int streams) {
+  std::vector<int> result;
+  for (int i = 1; i <= streams; ++i)
+    result.push_back(codecs::decoderThreadsFor(threads, 0, i, hostCores()));
+  return result;
+}
+
+double steadyFps(uint64_t frames, double seconds, double firstFrameSeconds) {
+  const double steady = seconds - firstFrameSeconds;
+  return frames > 1 && steady > 0 ? double(frames - 1) / steady : kNan;
+}
+
+Result<RunSample> runLimit(const BenchCase& c, int threads) {
+  const ProcessCounters before = selfCounters();
+  std::vector<const harness::BitstreamReader*> inputs(c.streams, &c.clip->reader);
+  double wall = 0;
+  VDEC_ASSIGN_OR_RETURN(std::vector<LimitRun> runs,
+                        decodeLimitConcurrently(inputs, streamThreads(threads, c.streams), wall));
+  const ProcessCounters spent = selfCounters() - before;
   RunSample sample;
-  sample.frames = run.frames;
-  sample.fps = run.seconds > 0 ? double(run.frames) / run.seconds : 0;
-  sample.deviceCpuMsPerFrame = run.frames ? cpu * 1e3 / double(run.frames) : kNan;
+  for (const LimitRun& run : runs) sample.frames += run.frames;
+  const double frames = sample.frames ? double(sample.frames) : kNan;
+  sample.fps = c.streams == 1 ? steadyFps(runs[0].frames, runs[0].seconds, runs[0].firstFrameSeconds)
+                              : frames / wall;
+  sample.ttffMs = runs[0].firstFrameSeconds * 1e3;
+  sample.deviceCpuMsPerFrame = spent.cpuSeconds * 1e3 / frames;
   sample.harnessCpuMsPerFrame = kNan;
+  sample.faultsPerFrame = double(spent.minorFaults) / frames;
+  sample.switchesPerFrame = double(spent.contextSwitches) / frames;
+  sample.callsPerFrame = sample.kicksPerFrame = kNan;
   sample.bytesCopiedPerFrame = 0;
   return sample;
 }
 
-Result<RunSample> runDevice(Device& device, const LoadedClip& clip, const BenchOptions& options,
-                            const GuestStream::Hook& hook = {}) {
-  GuestStreamOptions streamOptions;
-  streamOptions.streamId = kDecodeStream;
-  streamOptions.outputFormat = options.outputFormat;
-  streamOptions.memory = options.memory;
-  GuestStream stream(*device.driver, streamOptions);
-  VDEC_ASSIGN_OR_RETURN(const double deviceBefore, device.process->cpuSeconds());
-  const double selfBefore = processCpuSeconds();
-  auto run = stream.run(clip.reader, hook);
-  const double self = processCpuSeconds() - selfBefore;
-  VDEC_ASSIGN_OR_RETURN(const double deviceAfter, device.process->cpuSeconds());
-  if (!run)
-    return makeError(run.error().code, "{}: {}\ndevice log: {}", clip.clip.name,
-                     run.error().message, device.process->logTail());
+// Decodes `c` on `device`; `hook` runs between waits (the latency probe).
+Result<RunSample> runDevice(Device& device, const BenchCase& c, const GuestStream::Hook& hook = {}) {
+  std::vector<std::unique_ptr<GuestStream>> owned;
+  std::vector<GuestStream*> streams;
+  std::vector<const harness::BitstreamReader*> inputs;
+  for (int i = 0; i < c.streams; ++i) {
+    GuestStreamOptions streamOptions;
+    streamOptions.streamId = static_cast<uint32_t>(i + 1);
+    streamOptions.outputFormat = c.format;
+    streamOptions.memory = c.memory;
+    owned.push_back(std::make_unique<GuestStream>(*device.driver, streamOptions));
+    streams.push_back(owned.back().get());
+    inputs.push_back(&c.clip->reader);
+  }
+  VDEC_ASSIGN_OR_RETURN(const ProcessCounters deviceBefore,
+                        readProcessCounters(device.process->pid()));
+  const ProcessCounters selfBefore = selfCounters();
+  const harness::NotificationCounts notifiedBefore = device.driver->notifications();
+  Result<ProcessCounters> deviceAtEnd = deviceBefore;
+  auto runs = runConcurrently(*device.driver, streams, inputs, hook, [&] {
+    deviceAtEnd = readProcessCounters(device.process->pid());
+  });
+  const ProcessCounters self = selfCounters() - selfBefore;
+  const harness::NotificationCounts notified = device.driver->notifications();
+  if (!runs)
+    return makeError(runs.error().code, "{}: {}\ndevice log: {}", c.label, runs.error().message,
+                     device.process->logTail());
+  VDEC_TRY(deviceAtEnd);
+  const ProcessCounters spent = *deviceAtEnd - deviceBefore;
   RunSample sample;
-  sample.frames = run->frames;
-  sample.fps = run->seconds > 0 ? double(run->frames) / run->seconds : 0;
-  const double frames = run->frames ? double(run->frames) : kNan;
-  sample.deviceCpuMsPerFrame = (deviceAfter - deviceBefore) * 1e3 / frames;
-  sample.harnessCpuMsPerFrame = self * 1e3 / frames;
-  sample.bytesCopiedPerFrame = run->stats ? double(run->stats->bytesCopiedPerFrame) : kNan;
-  if (run->stats) {
-    sample.directFrames = run->stats->directFrames;
-    sample.bounceFrames = run->stats->bounceFrames;
+  auto first = runs->front().createdAt;
+  auto last = runs->front().eosAt;
+  for (const GuestRun& run : *runs) {
+    sample.frames += run.frames;
+    first = std::min(first, run.createdAt);
+    last = std::max(last, run.eosAt);
+  }
+  const double frames = sample.frames ? double(sample.frames) : kNan;
+  const GuestRun& lead = runs->front();
+  sample.fps = c.streams == 1 ? steadyFps(lead.frames, lead.seconds, lead.firstFrameSeconds)
+                              : frames / std::chrono::duration<double>(last - first).count();
+  sample.ttffMs = lead.firstFrameSeconds * 1e3;
+  sample.deviceCpuMsPerFrame = spent.cpuSeconds * 1e3 / frames;
+  sample.harnessCpuMsPerFrame = self.cpuSeconds * 1e3 / frames;
+  sample.faultsPerFrame = double(spent.minorFaults) / frames;
+  sample.switchesPerFrame = double(spent.contextSwitches) / frames;
+  sample.callsPerFrame = double(notified.calls - notifiedBefore.calls) / frames;
+  sample.kicksPerFrame = double(notified.kicks - notifiedBefore.kicks) / frames;
+  sample.bytesCopiedPerFrame = lead.stats ? double(lead.stats->bytesCopiedPerFrame) : kNan;
+  if (lead.stats) {
+    sample.directFrames = lead.stats->directFrames;
+    sample.bounceFrames = lead.stats->bounceFrames;
   }
   return sample;
 }
 
-ModeResult& resultFor(BenchReport& report, const std::string& clip, Mode mode) {
+ModeResult& resultFor(BenchReport& report, const std::string& label, Mode mode) {
   for (ModeResult& result : report.results)
-    if (result.clip == clip && result.mode == mode) return result;
+    if (result.clip == label && result.mode == mode) return result;
   ModeResult& added = report.results.emplace_back();
-  added.clip = clip;
+  added.clip = label;
   added.mode = mode;
   return added;
 }
 
-// The clip the latency probe decodes meanwhile: the first 1080p one, else the first.
-const LoadedClip& latencyClip(const std::vector<LoadedClip>& clips) {
+// The clip several streams decode at once and the latency probe decodes meanwhile: the first
+// 1080p one, else the first.
+const LoadedClip& concurrencyClip(const std::vector<LoadedClip>& clips) {
   for (const LoadedClip& clip : clips)
     if (clip.clip.name.find("1080p") != std::string::npos) return clip;
   return clips.front();
+}
+
+std::vector<BenchCase> makeCases(const BenchOptions& options,
+                                 const std::vector<LoadedClip>& clips) {
+  std::vector<BenchCase> cases;
+  auto label = [](const LoadedClip& clip, buffers::PixelFormat format,
+                  harness::OutputMemory memory, int streams) {
+    std::string text = fmt::format("{} {}/{}", clip.clip.name, buffers::pixelFormatName(format),
+                                   harness::outputMemoryName(memory));
+    return streams > 1 ? fmt::format("{} x{}", text, streams) : text;
+  };
+  for (const LoadedClip& clip : clips)
+    for (buffers::PixelFormat format : options.outputFormats)
+      for (harness::OutputMemory memory : options.memories)
+        cases.push_back({&clip, format, memory, 1, label(clip, format, memory, 1)});
+  const LoadedClip& many = concurrencyClip(clips);
+  for (int streams : options.streamCounts)
+    if (streams > 1)
+      cases.push_back({&many, options.outputFormats.front(), options.memories.front(), streams,
+                       label(many, options.outputFormats.front(), options.memories.front(),
+                             streams)});
+  return cases;
 }
 
 }  // namespace
@@ -140,28 +215,23 @@ std::string machineDescription() {
 }
 
 Result<BenchReport> runBenchmark(const BenchOptions& options) {
-  const int threads =
-      options.threads > 0
-          ? options.threads
-          : std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1, kMaxAutoThreads);
+  const int threads = options.threads > 0 ? options.threads
+                                          : codecs::decoderThreadsFor(0, 0, 1, hostCores());
   VDEC_ASSIGN_OR_RETURN(TempDir temp, TempDir::create("vdec-bench"));
   const std::string clipsDir = options.clipsDir.empty() ? temp.path() : options.clipsDir;
   std::filesystem::create_directories(clipsDir);
 
-  const auto specs = defaultClipSpecs(options.quick);
+  const auto specs = defaultClipSpecs(options.quick, options.seconds);
   const size_t clipCount = options.userClips.empty() ? specs.size() : options.userClips.size();
-  const int latencyRuns = options.latency ? options.repeat : 0;
-  const int steps = int(options.userClips.empty() ? specs.size() : 0) +
-                    options.repeat * int(clipCount) * 3 + latencyRuns + (options.latency ? 1 : 0);
-  Progress progress(steps);
-
   std::vector<LoadedClip> clips;
+  clips.reserve(clipCount);
+  Progress making(int(options.userClips.empty() ? specs.size() : 0));
   for (size_t i = 0; i < clipCount; ++i) {
     Clip clip;
     if (options.userClips.empty()) {
-      progress.begin(fmt::format("making {} with {}", specs[i].name, options.ffmpegTool));
+      making.begin(fmt::format("making {} with {}", specs[i].name, options.ffmpegTool));
       VDEC_ASSIGN_OR_RETURN(clip, makeClip(options.ffmpegTool, specs[i], clipsDir));
-      progress.end("done");
+      making.end("done");
     } else {
       clip = userClip(options.userClips[i]);
     }
@@ -169,42 +239,53 @@ Result<BenchReport> runBenchmark(const BenchOptions& options) {
     if (!reader) return makeError(reader.error().code, "{}: {}", clip.path, reader.error().message);
     clips.push_back({clip, std::move(*reader)});
   }
+  making.finish();
+  const std::vector<BenchCase> cases = makeCases(options, clips);
+  const int latencyRuns = options.latency ? options.repeat : 0;
+  const int daemonsPerLatencyRun = options.latencyBaseline ? 2 : 1;
+  Progress progress(options.repeat * int(cases.size()) * 3 +
+                    latencyRuns * daemonsPerLatencyRun * int(std::size(kLatencyStreams)) +
+                    (options.latency ? 1 : 0));
 
-  VDEC_ASSIGN_OR_RETURN(Device zeroCopy,
-                        startDevice(options, temp.path() + "/zero-copy", "auto", threads));
-  VDEC_ASSIGN_OR_RETURN(Device bounce,
-                        startDevice(options, temp.path() + "/bounce", "bounce", threads));
+  const std::string threadArg = std::to_string(threads);
+  VDEC_ASSIGN_OR_RETURN(Device zeroCopy, startDevice(options, temp.path() + "/zero-copy",
+                                                     {"--copy-mode", "auto", "--threads", threadArg}));
+  VDEC_ASSIGN_OR_RETURN(Device bounce, startDevice(options, temp.path() + "/bounce",
+                                                   {"--copy-mode", "bounce", "--threads", threadArg}));
 
   BenchReport report;
-  report.outputFormat = std::string(buffers::pixelFormatName(options.outputFormat));
-  report.memory = std::string(harness::outputMemoryName(options.memory));
+  auto names = [](const auto& values, auto name) {
+    std::string text;
+    for (const auto& value : values) text += (text.empty() ? "" : ",") + std::string(name(value));
+    return text;
+  };
+  report.outputFormat = names(options.outputFormats, buffers::pixelFormatName);
+  report.memory = names(options.memories, harness::outputMemoryName);
   report.threads = threads;
   report.repeat = options.repeat;
   report.machine = machineDescription();
-  for (const LoadedClip& clip : clips)
-    for (Mode mode : {Mode::kLimit, Mode::kZeroCopy, Mode::kBounce})
-      resultFor(report, clip.clip.name, mode);
+  for (const BenchCase& c : cases)
+    for (Mode mode : {Mode::kLimit, Mode::kZeroCopy, Mode::kBounce}) resultFor(report, c.label, mode);
 
   // Warm-up, not counted: page cache, the daemons' first allocations, libavcodec's tables.
   if (!options.quick) {
-    (void)runLimit(clips.front(), threads);
-    VDEC_TRY(runDevice(zeroCopy, clips.front(), options));
-    VDEC_TRY(runDevice(bounce, clips.front(), options));
+    (void)runLimit(cases.front(), threads);
+    VDEC_TRY(runDevice(zeroCopy, cases.front()));
+    VDEC_TRY(runDevice(bounce, cases.front()));
   }
 
   for (int r = 0; r < options.repeat; ++r) {
-    for (const LoadedClip& clip : clips) {
+    for (const BenchCase& c : cases) {
       std::vector<Mode> order{Mode::kLimit, Mode::kZeroCopy, Mode::kBounce};
       std::rotate(order.begin(), order.begin() + r % 3, order.end());
       for (Mode mode : order) {
-        progress.begin(
-            fmt::format("run {}/{} {} {}", r + 1, options.repeat, clip.clip.name, modeName(mode)));
-        Result<RunSample> sample = mode == Mode::kLimit      ? runLimit(clip, threads)
-                                   : mode == Mode::kZeroCopy ? runDevice(zeroCopy, clip, options)
-                                                             : runDevice(bounce, clip, options);
+        progress.begin(fmt::format("run {}/{} {} {}", r + 1, options.repeat, c.label, modeName(mode)));
+        Result<RunSample> sample = mode == Mode::kLimit      ? runLimit(c, threads)
+                                   : mode == Mode::kZeroCopy ? runDevice(zeroCopy, c)
+                                                             : runDevice(bounce, c);
         if (!sample) return makeError(sample.error());
         progress.end(fmt::format("{:.1f} fps, {} frames", sample->fps, sample->frames));
-        resultFor(report, clip.clip.name, mode).runs.push_back(*sample);
+        resultFor(report, c.label, mode).runs.push_back(*sample);
       }
     }
   }
@@ -218,28 +299,61 @@ Result<BenchReport> runBenchmark(const BenchOptions& options) {
     report.latency.push_back(idle.summarize("idle"));
     progress.end(fmt::format("p50 {:.0f} us", report.latency.back().p50Us));
 
-    const LoadedClip& busy = latencyClip(clips);
-    LatencyProbe probe(*zeroCopy.driver, kProbeStream);
-    VDEC_TRY(probe.open());
-    for (int r = 0; r < latencyRuns; ++r) {
-      progress.begin(
-          fmt::format("latency {}/{} while decoding {}", r + 1, latencyRuns, busy.clip.name));
-      VDEC_TRY(runDevice(zeroCopy, busy, options,
-                         [&] { return probe.probe(options.latencyProbesPerWait); }));
-      progress.end(fmt::format("{} samples", probe.samples()));
+    // The same streams on a daemon whose decoders run at the device thread's priority.
+    std::optional<Device> baseline;
+    if (options.latencyBaseline) {
+      VDEC_ASSIGN_OR_RETURN(baseline,
+                            startDevice(options, temp.path() + "/nice0",
+                                        {"--copy-mode", "auto", "--threads", threadArg,
+                                         "--decoder-nice", "0"}));
     }
-    probe.close();
-    report.latency.push_back(probe.summarize(busy.clip.name));
+    struct Probed {
+      Device* device;
+      int streams;
+      std::string label;
+      std::unique_ptr<LatencyProbe> probe;
+    };
+    std::vector<Probed> probed;
+    const LoadedClip& busy = concurrencyClip(clips);
+    for (int streams : kLatencyStreams) {
+      if (baseline)
+        probed.push_back({&*baseline, streams,
+                          fmt::format("{} x{}, decoder nice 0", busy.clip.name, streams), nullptr});
+      probed.push_back({&zeroCopy, streams,
+                        fmt::format("{} x{}, decoder nice {}", busy.clip.name, streams,
+                                    codecs::kDecoderNiceIncrement),
+                        nullptr});
+    }
+    for (Probed& p : probed) {
+      p.probe = std::make_unique<LatencyProbe>(*p.device->driver, kProbeStream);
+      VDEC_TRY(p.probe->open());
+    }
+    for (int r = 0; r < latencyRuns; ++r) {
+      for (size_t i = 0; i < probed.size(); ++i) {
+        // Alternate which daemon goes first, so both see the same machine.
+        Probed& p = probed[r % 2 == 0 ? i : (i ^ 1) % probed.size()];
+        progress.begin(fmt::format("latency {}/{} during {}", r + 1, latencyRuns, p.label));
+        const BenchCase c{&busy, options.outputFormats.front(), options.memories.front(),
+                          p.streams, p.label};
+        VDEC_TRY(runDevice(*p.device, c,
+                           [&] { return p.probe->probe(options.latencyProbesPerWait); }));
+        progress.end(fmt::format("{} samples", p.probe->samples()));
+      }
+    }
+    for (Probed& p : probed) {
+      p.probe->close();
+      report.latency.push_back(p.probe->summarize(p.label));
+    }
   }
   progress.finish();
 
-  for (const LoadedClip& clip : clips) {
-    const ModeResult& limit = resultFor(report, clip.clip.name, Mode::kLimit);
+  for (const BenchCase& c : cases) {
+    const ModeResult& limit = resultFor(report, c.label, Mode::kLimit);
     for (Mode mode : {Mode::kZeroCopy, Mode::kBounce}) {
-      const ModeResult& device = resultFor(report, clip.clip.name, mode);
+      const ModeResult& device = resultFor(report, c.label, mode);
       if (!limit.runs.empty() && !device.runs.empty() &&
           limit.runs.back().frames != device.runs.back().frames)
-        logs::harness().warn("{}: {} decoded {} frames, libavcodec alone {}", clip.clip.name,
+        logs::harness().warn("{}: {} decoded {} frames, libavcodec alone {}", c.label,
                              modeName(mode), device.runs.back().frames, limit.runs.back().frames);
     }
   }

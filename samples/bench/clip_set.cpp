@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -25,13 +26,14 @@ TempDir::~TempDir() {
   if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
 }
 
-std::vector<ClipSpec> defaultClipSpecs(bool quick) {
+std::vector<ClipSpec> defaultClipSpecs(bool quick, double seconds) {
   if (quick) return {{"360p-h264", "libx264", "mp4", 640, 360, 1.0, 25, "1M"}};
+  const double uhdSeconds = std::max(1.0, seconds * 0.4);
   return {
-      {"1080p-h264", "libx264", "mp4", 1920, 1080, 3.0, 25, "6M"},
-      {"1080p-hevc", "libx265", "mp4", 1920, 1080, 3.0, 25, "4M"},
-      {"1080p-vp9", "libvpx-vp9", "ivf", 1920, 1080, 3.0, 25, "4M"},
-      {"2160p-h264", "libx264", "mp4", 3840, 2160, 1.0, 25, "20M"},
+      {"1080p-h264", "libx264", "mp4", 1920, 1080, seconds, 25, "6M"},
+      {"1080p-hevc", "libx265", "mp4", 1920, 1080, seconds, 25, "4M"},
+      {"1080p-vp9", "libvpx-vp9", "ivf", 1920, 1080, seconds, 25, "4M"},
+      {"2160p-h264", "libx264", "mp4", 3840, 2160, uhdSeconds, 25, "20M"},
   };
 }
 
@@ -58,7 +60,11 @@ int runTool(const std::vector<std::string>& argv, const std::string& logPath) {
 }  // namespace
 
 Result<Clip> makeClip(const std::string& ffmpegTool, const ClipSpec& spec, const std::string& dir) {
-  const std::string path = fmt::format("{}/{}.{}", dir, spec.name, spec.extension);
+  const std::string path = fmt::format("{}/{}-{:g}s.{}", dir, spec.name, spec.seconds, spec.extension);
+  std::error_code error;
+  if (std::filesystem::file_size(path, error) > 0 && !error) return Clip{spec.name, path};
+  // Written under another name and renamed when complete: an interrupted run caches nothing.
+  const std::string partial = fmt::format("{}/{}.partial.{}", dir, spec.name, spec.extension);
   // testsrc2 moves, the temporal noise keeps the encoder from predicting everything away, so the
   // bitrate and the decoding work look like camera content rather than a still pattern.
   const std::string source =
@@ -75,15 +81,19 @@ Result<Clip> makeClip(const std::string& ffmpegTool, const ClipSpec& spec, const
   if (spec.codec == "libvpx-vp9")
     argv.insert(argv.end(), {"-deadline", "realtime", "-cpu-used", "8", "-row-mt", "1"});
   if (spec.codec == "libx265") argv.insert(argv.end(), {"-tag:v", "hvc1"});
-  argv.push_back(path);
+  argv.push_back(partial);
   const std::string logPath = path + ".log";
   if (int status = runTool(argv, logPath); status != 0) {
     std::ifstream in(logPath);
     std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (log.size() > 1500) log = log.substr(log.size() - 1500);
+    std::filesystem::remove(partial, error);
     return makeError(ErrorCode::kBackendFailure, "{} failed making {} (exit {}): {}", ffmpegTool,
                      spec.name, status, log);
   }
+  std::filesystem::rename(partial, path, error);
+  if (error)
+    return makeError(ErrorCode::kBackendFailure, "cannot rename {}: {}", partial, error.message());
   return Clip{spec.name, path};
 }
 

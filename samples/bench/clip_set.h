@@ -40,11 +40,13 @@ struct ClipSpec {
   std::string bitrate;  // e.g. "6M"
 };
 
-// The default set: 1080p H.264, HEVC, VP9 and 2160p H.264 (3 s / 1 s at 25 fps); `quick` is
-// one tiny 360p H.264 clip for smoke tests.
-std::vector<ClipSpec> defaultClipSpecs(bool quick);
+// The default set: 1080p H.264, HEVC, VP9 (`seconds` long at 25 fps: 10 s = 250 frames) and
+// 2160p H.264 (2/5 of that); `quick` is one tiny 360p H.264 clip for smoke tests.
+std::vector<ClipSpec> defaultClipSpecs(bool quick, double seconds = 10);
 
-// Encodes `spec` with `ffmpegTool` into `dir`; progress goes nowhere, errors into the result.
+// Encodes `spec` with `ffmpegTool` into `dir` as <name>-<seconds>s.<extension>, unless that file
+// is already there (a cache: made clips are reused across runs); progress goes nowhere, errors
+// into the result.
 Result<Clip> makeClip(const std::string& ffmpegTool, const ClipSpec& spec, const std::string& dir);
 
 // A user file: its name is the file name without folders and extension.

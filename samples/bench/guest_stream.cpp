@@ -29,15 +29,65 @@ GuestStream::GuestStream(harness::VideoDriver& driver, const GuestStreamOptions&
 GuestStream::~GuestStream() { close(); }
 
 Result<GuestRun> GuestStream::run(const harness::BitstreamReader& input, const Hook& hook) {
+  VDEC_ASSIGN_OR_RETURN(auto runs, runConcurrently(driver_, {this}, {&input}, hook));
+  return runs.front();
+}
+
+Status GuestStream::start(const harness::BitstreamReader& input) {
   run_ = GuestRun{};
-  const auto start = std::chrono::steady_clock::now();
-  Status status = open(input);
-  if (status) status = loop(input, hook);
-  run_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (status) run_.stats = readStats();
+  input_ = &input;
+  run_.createdAt = std::chrono::steady_clock::now();
+  return open(input);
+}
+
+Status GuestStream::pump() {
+  VDEC_TRY(feed(*input_));
+  if (nextUnit_ == input_->units().size() && captureStreaming_ && !drainSent_) {
+    VDEC_TRY(withContext(driver_.streamDrain(options_.streamId), "STREAM_DRAIN", options_.streamId));
+    drainSent_ = true;
+  }
+  return okStatus();
+}
+
+Result<GuestRun> GuestStream::finish() {
+  using Seconds = std::chrono::duration<double>;
+  if (run_.eosAt == std::chrono::steady_clock::time_point{})
+    run_.eosAt = std::chrono::steady_clock::now();
+  run_.seconds = Seconds(run_.eosAt - run_.createdAt).count();
+  if (run_.frames > 0) run_.firstFrameSeconds = Seconds(run_.firstFrameAt - run_.createdAt).count();
+  run_.stats = readStats();
   close();
-  VDEC_TRY(status);
   return run_;
+}
+
+Result<std::vector<GuestRun>> runConcurrently(
+    harness::VideoDriver& driver, const std::vector<GuestStream*>& streams,
+    const std::vector<const harness::BitstreamReader*>& inputs, const GuestStream::Hook& hook,
+    const std::function<void()>& atEnd) {
+  constexpr std::chrono::milliseconds kIdleTimeout{20000};
+  auto allFinished = [&] {
+    return std::all_of(streams.begin(), streams.end(),
+                       [](const GuestStream* s) { return s->finished(); });
+  };
+  for (size_t i = 0; i < streams.size(); ++i) VDEC_TRY(streams[i]->start(*inputs[i]));
+  while (!allFinished()) {
+    for (GuestStream* stream : streams)
+      if (!stream->finished()) VDEC_TRY(stream->pump());
+    auto activity = driver.waitActivity(kIdleTimeout);
+    if (!activity) return makeError(activity.error());
+    if (activity->empty())
+      return makeError(ErrorCode::kBackendFailure, "no activity for {} ms",
+                       kIdleTimeout.count());
+    for (GuestStream* stream : streams) VDEC_TRY(stream->handle(*activity));
+    if (hook) VDEC_TRY(hook());
+  }
+  if (atEnd) atEnd();
+  std::vector<GuestRun> runs;
+  for (GuestStream* stream : streams) {
+    VDEC_ASSIGN_OR_RETURN(GuestRun run, stream->finish());
+    runs.push_back(run);
+  }
+  return runs;
 }
 
 // open(), S_FMT on both queues, REQBUFS(OUTPUT): as DecodeRunner::openStream.
@@ -96,27 +146,6 @@ Status GuestStream::feed(const harness::BitstreamReader& input) {
   return okStatus();
 }
 
-Status GuestStream::loop(const harness::BitstreamReader& input, const Hook& hook) {
-  const uint32_t id = options_.streamId;
-  while (!(gotEos_ && drainDone_)) {
-    VDEC_TRY(feed(input));
-    if (nextUnit_ == input.units().size() && captureStreaming_ && !drainSent_) {
-      VDEC_TRY(withContext(driver_.streamDrain(id), "STREAM_DRAIN", id));
-      drainSent_ = true;
-    }
-    auto activity = driver_.waitActivity(options_.idleTimeout);
-    if (!activity) return makeError(activity.error());
-    if (activity->empty())
-      return makeError(ErrorCode::kBackendFailure,
-                       "stream {}: no activity for {} ms (fed {}/{} units, {} frames)", id,
-                       options_.idleTimeout.count(), nextUnit_, input.units().size(), run_.frames);
-    VDEC_TRY(handle(*activity));
-    if (failed_) return makeError(ErrorCode::kBackendFailure, "stream {}: error event", id);
-    if (hook) VDEC_TRY(hook());
-  }
-  return okStatus();
-}
-
 Status GuestStream::handle(const harness::Activity& activity) {
   const uint32_t id = options_.streamId;
   for (const harness::QueueCompletion& done : activity.queues) {
@@ -129,12 +158,14 @@ Status GuestStream::handle(const harness::Activity& activity) {
     if (done.queueType != VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT) continue;
     if (done.flags & wire::VIRTIO_VIDEO_BUFFER_FLAG_EOS) {
       gotEos_ = true;
+      run_.eosAt = std::chrono::steady_clock::now();
       continue;
     }
-    if (done.flags & wire::VIRTIO_VIDEO_BUFFER_FLAG_ERR)
+    if (done.flags & wire::VIRTIO_VIDEO_BUFFER_FLAG_ERR) {
       ++run_.errorFrames;
-    else
-      ++run_.frames;
+    } else {
+      if (run_.frames++ == 0) run_.firstFrameAt = std::chrono::steady_clock::now();
+    }
     // The guest would display the frame here; the benchmark hands the buffer straight back.
     VDEC_TRY(withContext(driver_.resourceQueue(id, VIRTIO_VIDEO_QUEUE_TYPE_OUTPUT, it->id, 0, 0),
                          "RESOURCE_QUEUE(OUTPUT)", id));
@@ -149,6 +180,7 @@ Status GuestStream::handle(const harness::Activity& activity) {
     else if (event.event_type == wire::VIRTIO_VIDEO_EVENT_ERROR)
       failed_ = true;
   }
+  if (failed_) return makeError(ErrorCode::kBackendFailure, "stream {}: error event", id);
   return okStatus();
 }
 

@@ -43,6 +43,8 @@ struct GuestRun {
   uint64_t frames = 0;  // output buffers the device filled (no ERR)
   uint64_t errorFrames = 0;
   double seconds = 0;                // STREAM_CREATE .. EOS
+  double firstFrameSeconds = 0;      // STREAM_CREATE .. the first picture (time to first frame)
+  std::chrono::steady_clock::time_point createdAt, firstFrameAt, eosAt;
   std::optional<DeviceStats> stats;  // empty when the device does not answer the controls
 };
 
@@ -59,14 +61,22 @@ class GuestStream {
   // set, runs after every wait for device activity (and must not wait for this stream).
   Result<GuestRun> run(const harness::BitstreamReader& input, const Hook& hook = {});
 
+  // Step by step, for several streams sharing one driver (runConcurrently): start() creates the
+  // stream, pump() queues what input it can (and the drain at the end), handle() takes this
+  // stream's part of an activity, finished() once EOS and the drain came back, finish() reads
+  // the statistics and destroys the stream. `input` must outlive the run.
+  Status start(const harness::BitstreamReader& input);
+  Status pump();
+  Status handle(const harness::Activity& activity);
+  bool finished() const { return gotEos_ && drainDone_; }
+  Result<GuestRun> finish();
+
  private:
   // Inputs and outputs alike; an input uses only id, ranges (guest pages) and queued.
   using Buffer = harness::OutputBuffer;
 
   Status open(const harness::BitstreamReader& input);
-  Status loop(const harness::BitstreamReader& input, const Hook& hook);
   Status feed(const harness::BitstreamReader& input);
-  Status handle(const harness::Activity& activity);
   Status setupCapture();
   std::optional<DeviceStats> readStats();
   void close();
@@ -84,6 +94,15 @@ class GuestStream {
   bool gotEos_ = false;
   bool failed_ = false;
   GuestRun run_;
+  const harness::BitstreamReader* input_ = nullptr;
 };
+
+// Runs `streams` (distinct stream ids, one driver) side by side, each on its input, started in
+// order; `hook` runs after every wait, `atEnd` once all reached EOS and before any is destroyed
+// (while the device's decoder threads still exist).
+Result<std::vector<GuestRun>> runConcurrently(
+    harness::VideoDriver& driver, const std::vector<GuestStream*>& streams,
+    const std::vector<const harness::BitstreamReader*>& inputs, const GuestStream::Hook& hook = {},
+    const std::function<void()>& atEnd = {});
 
 }  // namespace vdec::bench

@@ -2,6 +2,7 @@
 #include "samples/bench/limit_decoder.h"
 
 #include <chrono>
+#include <thread>
 
 #include "codecs/av_ptr.h"
 #include "codecs/ffmpeg_format.h"
@@ -12,7 +13,7 @@ namespace {
 
 // Sends `packet` (null: drain) and drops every frame that comes out; counts them.
 Status sendAndReceive(AVCodecContext* context, const AVPacket* packet, AVFrame* frame,
-                      uint64_t& frames) {
+                      uint64_t& frames, std::chrono::steady_clock::time_point& firstFrameAt) {
   int sent = avcodec_send_packet(context, packet);
   while (true) {
     const int received = avcodec_receive_frame(context, frame);
@@ -20,11 +21,12 @@ Status sendAndReceive(AVCodecContext* context, const AVPacket* packet, AVFrame* 
     if (received < 0)
       return makeError(ErrorCode::kBackendFailure, "avcodec_receive_frame: {}",
                        codecs::avErrorString(received));
-    ++frames;
+    if (frames++ == 0) firstFrameAt = std::chrono::steady_clock::now();
     av_frame_unref(frame);
   }
   // EAGAIN: the decoder wanted its output read first, which the loop above just did.
-  if (sent == AVERROR(EAGAIN)) return sendAndReceive(context, packet, frame, frames);
+  if (sent == AVERROR(EAGAIN))
+    return sendAndReceive(context, packet, frame, frames, firstFrameAt);
   if (sent < 0 && sent != AVERROR_EOF && sent != AVERROR_INVALIDDATA)
     return makeError(ErrorCode::kBackendFailure, "avcodec_send_packet: {}",
                      codecs::avErrorString(sent));
@@ -52,11 +54,12 @@ Result<LimitRun> decodeLimit(const harness::BitstreamReader& input, int threads)
   if (!packet || !frame) return makeError(ErrorCode::kOutOfMemory, "av_*_alloc() failed");
 
   LimitRun run;
+  std::chrono::steady_clock::time_point firstFrameAt;
   std::vector<uint8_t> padded;
   auto decodeBytes = [&](const uint8_t* data, size_t size) -> Status {
     packet->data = const_cast<uint8_t*>(data);
     packet->size = static_cast<int>(size);
-    return sendAndReceive(context.get(), packet.get(), frame.get(), run.frames);
+    return sendAndReceive(context.get(), packet.get(), frame.get(), run.frames, firstFrameAt);
   };
   for (const harness::BitstreamUnit& unit : input.units()) {
     // libavcodec may read AV_INPUT_BUFFER_PADDING_SIZE past the end of its input.
@@ -88,9 +91,31 @@ Result<LimitRun> decodeLimit(const harness::BitstreamReader& input, int threads)
                      AV_NOPTS_VALUE, 0);
     if (outSize > 0) VDEC_TRY(decodeBytes(out, static_cast<size_t>(outSize)));
   }
-  VDEC_TRY(sendAndReceive(context.get(), nullptr, frame.get(), run.frames));
-  run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  VDEC_TRY(sendAndReceive(context.get(), nullptr, frame.get(), run.frames, firstFrameAt));
+  using Seconds = std::chrono::duration<double>;
+  run.seconds = Seconds(std::chrono::steady_clock::now() - start).count();
+  if (run.frames > 0) run.firstFrameSeconds = Seconds(firstFrameAt - start).count();
   return run;
+}
+
+Result<std::vector<LimitRun>> decodeLimitConcurrently(
+    const std::vector<const harness::BitstreamReader*>& inputs, const std::vector<int>& threads,
+    double& seconds) {
+  const Result<LimitRun> notRun = makeError(ErrorCode::kBackendFailure, "not run");
+  std::vector<Result<LimitRun>> results(inputs.size(), notRun);
+  const auto start = std::chrono::steady_clock::now();
+  {
+    std::vector<std::jthread> workers;
+    for (size_t i = 0; i < inputs.size(); ++i)
+      workers.emplace_back([&, i] { results[i] = decodeLimit(*inputs[i], threads[i]); });
+  }
+  seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::vector<LimitRun> runs;
+  for (auto& result : results) {
+    if (!result) return makeError(result.error());
+    runs.push_back(*result);
+  }
+  return runs;
 }
 
 }  // namespace vdec::bench

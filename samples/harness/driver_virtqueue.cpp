@@ -70,6 +70,8 @@ DriverVirtqueue& DriverVirtqueue::operator=(DriverVirtqueue&& other) noexcept {
   lastUsed_ = other.lastUsed_;
   inFlight_ = other.inFlight_;
   indirectThreshold_ = other.indirectThreshold_;
+  kicks_ = other.kicks_;
+  calls_ = other.calls_;
   return *this;
 }
 
@@ -163,6 +165,7 @@ void DriverVirtqueue::kick() {
   const uint64_t one = 1;
   ssize_t n = ::write(kick_.get(), &one, sizeof(one));
   (void)n;  // EAGAIN only when the counter is saturated: the device is notified anyway
+  ++kicks_;
 }
 
 Result<std::optional<UsedElem>> DriverVirtqueue::popUsed() {
@@ -204,9 +207,9 @@ Result<bool> DriverVirtqueue::waitCall(std::chrono::milliseconds timeout) {
 }
 
 void DriverVirtqueue::clearCall() {
-  uint64_t value;
-  ssize_t n = ::read(call_.get(), &value, sizeof(value));
-  (void)n;  // EAGAIN: nothing pending
+  uint64_t value = 0;
+  if (::read(call_.get(), &value, sizeof(value)) == sizeof(value)) calls_ += value;
+  // else EAGAIN: nothing pending
 }
 
 }  // namespace vdec::harness

@@ -66,6 +66,12 @@ class DriverVirtqueue {
   // Consumes a pending call notification without waiting.
   void clearCall();
 
+  // Notifications written to the kick eventfd (suppressed ones not counted), and the device's
+  // used-ring notifications consumed from the call eventfd (its counter sums every write, so
+  // coalesced reads still count each one): in a VM, exits and guest interrupts.
+  uint64_t kicks() const { return kicks_; }
+  uint64_t calls() const { return calls_; }
+
  private:
   DriverVirtqueue() = default;
   void releaseMemory();  // gives the ring pages back to the RAM allocator
@@ -90,6 +96,8 @@ class DriverVirtqueue {
   uint16_t lastUsed_ = 0;
   uint32_t inFlight_ = 0;
   uint32_t indirectThreshold_ = 0;
+  uint64_t kicks_ = 0;
+  uint64_t calls_ = 0;
 };
 
 }  // namespace vdec::harness

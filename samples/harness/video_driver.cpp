@@ -657,6 +657,16 @@ Status VideoDriver::streamDrain(uint32_t streamId) {
   return okStatus();
 }
 
+NotificationCounts VideoDriver::notifications() const {
+  NotificationCounts counts;
+  for (const auto* queue : {&impl_->control, &impl_->event}) {
+    if (!*queue) continue;
+    counts.kicks += (*queue)->kicks();
+    counts.calls += (*queue)->calls();
+  }
+  return counts;
+}
+
 Result<Activity> VideoDriver::waitActivity(std::chrono::milliseconds timeout) {
   auto waited =
       impl_->waitUntil([this] { return !impl_->activity.empty(); }, Clock::now() + timeout);

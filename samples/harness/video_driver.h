@@ -45,6 +45,12 @@ struct QueueCompletion {
   uint32_t responseType = 0;  // VIRTIO_VIDEO_RESP_* of the header
 };
 
+// Virtqueue notifications so far, both queues together (DriverVirtqueue::kicks/calls).
+struct NotificationCounts {
+  uint64_t kicks = 0;  // guest -> device
+  uint64_t calls = 0;  // device -> guest (used-ring notifications: interrupts in a VM)
+};
+
 // Everything that happened while waiting.
 struct Activity {
   std::vector<QueueCompletion> queues;
@@ -98,6 +104,8 @@ class VideoDriver {
 
   // Returns what completed; waits up to timeout for at least one thing. Re-posts event buffers.
   Result<Activity> waitActivity(std::chrono::milliseconds timeout);
+
+  NotificationCounts notifications() const;
 
   // Closes the socket abruptly (VMM crash). The object is unusable afterwards.
   void disconnect();
