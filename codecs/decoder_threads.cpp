@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "vdec/base/logging.h"
+#include "vdec/base/time_slice.h"
 
 namespace vdec::codecs {
 namespace {
@@ -63,6 +64,9 @@ void ThreadBudget::giveBack() {
 }
 
 void lowerCurrentThreadPriority(int increment) {
+  // The device thread may run with a short slice (--device-slice-us), which new threads inherit:
+  // decoders take the kernel's default again.
+  requestTimeSlice(std::chrono::nanoseconds(0));
   if (increment <= 0) return;
   const auto tid = static_cast<id_t>(syscall(SYS_gettid));
   errno = 0;
@@ -73,7 +77,6 @@ void lowerCurrentThreadPriority(int increment) {
 }
 
 void runAtLowerPriority(int increment, const std::function<void()>& work) {
-  if (increment <= 0) return work();
   try {
     std::thread helper([&] {
       lowerCurrentThreadPriority(increment);

@@ -64,13 +64,14 @@ class ThreadBudget : public std::enable_shared_from_this<ThreadBudget> {
 inline constexpr int kDecoderNiceIncrement = 10;
 
 // Raises the calling thread's nice value by `increment` (Linux: nice is per thread, and threads
-// inherit their creator's). Best effort: a failure is logged once at debug and ignored.
+// inherit their creator's) and gives it the kernel's default time slice (not the device
+// thread's short one, vdec/base/time_slice.h). Best effort: a failure is logged at debug.
 void lowerCurrentThreadPriority(int increment);
 
-// Runs `work` on a short-lived thread whose nice value is `increment` above the caller's, and
-// waits for it: threads that `work` creates (libavcodec's frame and slice threads, started by
-// avcodec_open2) inherit the lower priority while the caller keeps its own. increment 0 runs
-// `work` on the calling thread. Rethrows nothing: `work` must not throw.
+// Runs `work` on a short-lived thread set up by lowerCurrentThreadPriority(increment), and waits
+// for it: threads that `work` creates (libavcodec's frame and slice threads, started by
+// avcodec_open2) inherit its priority and slice while the caller keeps its own. `work` must not
+// throw; without a thread to spare it runs on the calling thread.
 void runAtLowerPriority(int increment, const std::function<void()>& work);
 
 }  // namespace vdec::codecs

@@ -22,6 +22,7 @@
 #include "codecs/backend_factory.h"
 #include "codecs/vaapi_probe.h"
 #include "vdec/base/logging.h"
+#include "vdec/base/time_slice.h"
 #include "vdec/device_config.h"
 #include "vdec/video_device.h"
 #include "virtio/device_daemon.h"
@@ -46,7 +47,8 @@ Decoder threads: all streams together use at most --thread-budget threads (defau
 host's cores); a stream gets min(--threads, budget / streams decoding, itself included), at
 least 1, when its decoder opens, and keeps that count (on 2 cores: 2 for one stream, then 1 for
 each further one). Decoder threads run --decoder-nice (default 10) below the device thread, so
-commands are answered promptly while streams decode.
+commands are answered promptly while streams decode; --device-slice-us gives the device thread
+a shorter scheduler time slice on top (off by default).
 
 Example with QEMU >= 10.2 (guest RAM must be shared with the daemon):
   vdec-device --socket-path /run/vdec.sock &
@@ -55,6 +57,10 @@ Example with QEMU >= 10.2 (guest RAM must be shared with the daemon):
     -chardev socket,id=vvd,path=/run/vdec.sock \
     -device vhost-user-test-device-pci,chardev=vvd,virtio-id=31,num_vqs=2,vq_size=256,config_size=44 ...
 )";
+
+// The device thread's time slice by default: the kernel's. 100 us (EEVDF's smallest) did not
+// lower the latency tail on a loaded 2-core host (docs/benchmarks.md), so it is opt-in.
+constexpr int kDeviceSliceUs = 0;
 
 std::atomic<virtio::VhostUserServer*> gServer{nullptr};
 
@@ -205,6 +211,7 @@ int main(int argc, char** argv) {
   DeviceConfig config;
 
   int fdNumber = -1;
+  int deviceSliceUs = kDeviceSliceUs;
   auto* socketOption =
       app.add_option("--socket-path", socketPath, "unix socket to listen on for the front-end (VMM)");
   app.add_option("--fd", fdNumber,
@@ -231,6 +238,12 @@ int main(int argc, char** argv) {
                  "decoder threads of all streams together (0 = the host's cores); a stream "
                  "gets min(--threads, budget / streams decoding), at least 1, when it starts")
       ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--device-slice-us", deviceSliceUs,
+                 "scheduler time slice of the device thread in microseconds (Linux 6.12+): "
+                 "shorter than the decoders' lets it preempt them when a command comes "
+                 "(0: the kernel's default)")
+      ->check(CLI::Range(0, 100000))
       ->capture_default_str();
   app.add_option("--decoder-nice", config.decoderNice,
                  "nice increment of decoder threads over the device thread, so commands are "
@@ -318,6 +331,9 @@ int main(int argc, char** argv) {
       return 2;
     }
     installSignalHandlers();
+    // This thread becomes the device thread; decoder threads reset the slice they inherit.
+    if (deviceSliceUs > 0 && !requestTimeSlice(std::chrono::microseconds(deviceSliceUs)))
+      logs::virtio().info("no custom time slice for the device thread: {}", std::strerror(errno));
     return serve(endpoint, std::move(config), std::move(backend));
   } catch (const std::exception& e) {
     logs::virtio().critical("fatal: {}", e.what());

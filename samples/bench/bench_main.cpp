@@ -30,8 +30,8 @@ aggregate), time to first frame (STREAM_CREATE to the first picture), per frame 
 process and guest side apart), minor page faults, context switches, used-ring notifications
 (calls) and kicks, bytes copied (the device's statistics), and zero-copy/limit and
 bounce/zero-copy. Then it times GET_PARAMS_EXT round trips on another stream, idle and while
-1 and 2 streams decode, on the daemon and on one whose decoder threads run at the device
-thread's priority (--decoder-nice 0), interleaved.
+1 and 2 streams decode, on the daemon and on ones started with --decoder-nice 0 (decoders at
+the device thread's priority) and with --device-slice-us 100, interleaved.
 
 Without CLIPS it makes 1080p H.264, HEVC, VP9 (--seconds long) and a 2160p H.264 clip with the
 ffmpeg tool, kept in --clips-dir when given (and reused). Example:
@@ -74,6 +74,12 @@ int main(int argc, char** argv) {
                  "alike (0: cores, at most 4)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  app.add_option("--thread-budget", options.threadBudget,
+                 "decoder threads of all streams together, for the daemon (--thread-budget) and "
+                 "the limit alike (0: cores; e.g. 8 on 2 cores gives every stream --threads, as "
+                 "before the budget existed)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--output-format", outputFormats, "raw formats the guest asks for, one case each")
       ->delimiter(',')
       ->check(CLI::IsMember({"i420", "nv12", "yv12"}))
@@ -90,7 +96,8 @@ int main(int argc, char** argv) {
   bool noLatency = false, noBaseline = false;
   app.add_flag("--no-latency", noLatency, "skip the command latency measurement");
   app.add_flag("--no-latency-baseline", noBaseline,
-               "time commands only on the default daemon, not also with --decoder-nice 0");
+               "time commands only on the default daemon, not also on ones with "
+               "--decoder-nice 0 and with --device-slice-us 100");
   app.add_option("--log-level", logLevel, "trace|debug|info|warn|error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 

@@ -56,6 +56,7 @@ Result<Device> startDevice(const BenchOptions& options, const std::string& dir,
                            std::vector<std::string> args) {
   std::filesystem::create_directories(dir);
   Device device;
+  args.insert(args.end(), {"--thread-budget", std::to_string(options.threadBudget)});
   args.insert(args.end(), options.deviceArgs.begin(), options.deviceArgs.end());
   VDEC_ASSIGN_OR_RETURN(device.process, DeviceProcess::start(options.deviceBinary, dir, args));
   harness::DriverOptions driverOptions;
@@ -71,10 +72,10 @@ Result<Device> startDevice(const BenchOptions& options, const std::string& dir,
 }
 
 // Threads the daemon gives the i-th of several streams started one after the other.
-std::vector<int> streamThreads(int threads, int streams) {
+std::vector<int> streamThreads(int threads, int budget, int streams) {
   std::vector<int> result;
   for (int i = 1; i <= streams; ++i)
-    result.push_back(codecs::decoderThreadsFor(threads, 0, i, hostCores()));
+    result.push_back(codecs::decoderThreadsFor(threads, budget, i, hostCores()));
   return result;
 }
 
@@ -83,12 +84,12 @@ double steadyFps(uint64_t frames, double seconds, double firstFrameSeconds) {
   return frames > 1 && steady > 0 ? double(frames - 1) / steady : kNan;
 }
 
-Result<RunSample> runLimit(const BenchCase& c, int threads) {
+Result<RunSample> runLimit(const BenchCase& c, int threads, int budget) {
   const ProcessCounters before = selfCounters();
   std::vector<const harness::BitstreamReader*> inputs(c.streams, &c.clip->reader);
   double wall = 0;
   VDEC_ASSIGN_OR_RETURN(std::vector<LimitRun> runs,
-                        decodeLimitConcurrently(inputs, streamThreads(threads, c.streams), wall));
+                        decodeLimitConcurrently(inputs, streamThreads(threads, budget, c.streams), wall));
   const ProcessCounters spent = selfCounters() - before;
   RunSample sample;
   for (const LimitRun& run : runs) sample.frames += run.frames;
@@ -242,7 +243,7 @@ Result<BenchReport> runBenchmark(const BenchOptions& options) {
   making.finish();
   const std::vector<BenchCase> cases = makeCases(options, clips);
   const int latencyRuns = options.latency ? options.repeat : 0;
-  const int daemonsPerLatencyRun = options.latencyBaseline ? 2 : 1;
+  const int daemonsPerLatencyRun = options.latencyBaseline ? 3 : 1;
   Progress progress(options.repeat * int(cases.size()) * 3 +
                     latencyRuns * daemonsPerLatencyRun * int(std::size(kLatencyStreams)) +
                     (options.latency ? 1 : 0));
@@ -269,7 +270,7 @@ Result<BenchReport> runBenchmark(const BenchOptions& options) {
 
   // Warm-up, not counted: page cache, the daemons' first allocations, libavcodec's tables.
   if (!options.quick) {
-    (void)runLimit(cases.front(), threads);
+    (void)runLimit(cases.front(), threads, options.threadBudget);
     VDEC_TRY(runDevice(zeroCopy, cases.front()));
     VDEC_TRY(runDevice(bounce, cases.front()));
   }
@@ -280,7 +281,7 @@ Result<BenchReport> runBenchmark(const BenchOptions& options) {
       std::rotate(order.begin(), order.begin() + r % 3, order.end());
       for (Mode mode : order) {
         progress.begin(fmt::format("run {}/{} {} {}", r + 1, options.repeat, c.label, modeName(mode)));
-        Result<RunSample> sample = mode == Mode::kLimit      ? runLimit(c, threads)
+        Result<RunSample> sample = mode == Mode::kLimit ? runLimit(c, threads, options.threadBudget)
                                    : mode == Mode::kZeroCopy ? runDevice(zeroCopy, c)
                                                              : runDevice(bounce, c);
         if (!sample) return makeError(sample.error());
@@ -299,14 +300,31 @@ Result<BenchReport> runBenchmark(const BenchOptions& options) {
     report.latency.push_back(idle.summarize("idle"));
     progress.end(fmt::format("p50 {:.0f} us", report.latency.back().p50Us));
 
-    // The same streams on a daemon whose decoders run at the device thread's priority.
-    std::optional<Device> baseline;
+    // The same streams on a daemon whose decoders run at the device thread's priority (before),
+    // on the default one, and on one whose device thread also asks for a 0.1 ms time slice.
+    struct Variant {
+      Device* device;
+      std::string name;
+    };
+    std::vector<Variant> variants;
+    std::vector<Device> baselines;
+    baselines.reserve(2);
     if (options.latencyBaseline) {
-      VDEC_ASSIGN_OR_RETURN(baseline,
-                            startDevice(options, temp.path() + "/nice0",
-                                        {"--copy-mode", "auto", "--threads", threadArg,
-                                         "--decoder-nice", "0"}));
+      const std::vector<std::pair<std::string, std::vector<std::string>>> settings{
+          {"decoder nice 0", {"--decoder-nice", "0"}},
+          {"decoder nice 10, device slice 0.1 ms", {"--device-slice-us", "100"}}};
+      for (const auto& [name, args] : settings) {
+        std::vector<std::string> all{"--copy-mode", "auto", "--threads", threadArg};
+        all.insert(all.end(), args.begin(), args.end());
+        VDEC_ASSIGN_OR_RETURN(Device device,
+                              startDevice(options, fmt::format("{}/baseline{}", temp.path(),
+                                                               baselines.size()),
+                                          all));
+        baselines.push_back(std::move(device));
+        variants.push_back({&baselines.back(), name});
+      }
     }
+    variants.insert(variants.begin() + (variants.empty() ? 0 : 1), {&zeroCopy, "decoder nice 10"});
     struct Probed {
       Device* device;
       int streams;
@@ -315,23 +333,22 @@ Result<BenchReport> runBenchmark(const BenchOptions& options) {
     };
     std::vector<Probed> probed;
     const LoadedClip& busy = concurrencyClip(clips);
-    for (int streams : kLatencyStreams) {
-      if (baseline)
-        probed.push_back({&*baseline, streams,
-                          fmt::format("{} x{}, decoder nice 0", busy.clip.name, streams), nullptr});
-      probed.push_back({&zeroCopy, streams,
-                        fmt::format("{} x{}, decoder nice {}", busy.clip.name, streams,
-                                    codecs::kDecoderNiceIncrement),
-                        nullptr});
-    }
-    for (Probed& p : probed) {
-      p.probe = std::make_unique<LatencyProbe>(*p.device->driver, kProbeStream);
+    for (int streams : kLatencyStreams)
+      for (const Variant& variant : variants)
+        probed.push_back({variant.device, streams,
+                          fmt::format("{} x{}, {}", busy.clip.name, streams, variant.name),
+                          nullptr});
+    for (size_t i = 0; i < probed.size(); ++i) {
+      Probed& p = probed[i];
+      const auto id = static_cast<uint32_t>(kProbeStream + i);  // one per daemon and stream count
+      p.probe = std::make_unique<LatencyProbe>(*p.device->driver, id);
       VDEC_TRY(p.probe->open());
     }
     for (int r = 0; r < latencyRuns; ++r) {
       for (size_t i = 0; i < probed.size(); ++i) {
-        // Alternate which daemon goes first, so both see the same machine.
-        Probed& p = probed[r % 2 == 0 ? i : (i ^ 1) % probed.size()];
+        // Rotate which daemon goes first, so all see the same machine.
+        const size_t n = variants.size();
+        Probed& p = probed[i / n * n + (i + size_t(r)) % n];
         progress.begin(fmt::format("latency {}/{} during {}", r + 1, latencyRuns, p.label));
         const BenchCase c{&busy, options.outputFormats.front(), options.memories.front(),
                           p.streams, p.label};

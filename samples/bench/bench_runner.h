@@ -25,14 +25,15 @@ struct BenchOptions {
   double seconds = 10;   // length of the made 1080p clips (2160p: 2/5 of it)
   int repeat = 3;
   int threads = 0;  // per stream, as the daemon's --threads; 0: cores, at most 4
+  int threadBudget = 0;  // all streams together, as the daemon's --thread-budget; 0: cores
   std::vector<buffers::PixelFormat> outputFormats{buffers::PixelFormat::kI420};
   std::vector<harness::OutputMemory> memories{harness::OutputMemory::kContiguous};
   // Streams decoding the first 1080p clip at once (first format and memory); 1 is always run.
   std::vector<int> streamCounts{1, 2, 4};
   bool quick = false;
   bool latency = true;
-  // Also time commands on a daemon whose decoder threads run at the device thread's priority
-  // (--decoder-nice 0), interleaved with the default one: before/after for the priority.
+  // Also time commands on a daemon with --decoder-nice 0 (before) and one with
+  // --device-slice-us 100, interleaved with the default one.
   bool latencyBaseline = true;
   int latencyProbesPerWait = 2;
 };

@@ -3,9 +3,11 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -21,7 +23,11 @@ Result<std::unique_ptr<DeviceProcess>> DeviceProcess::start(
   auto process = std::unique_ptr<DeviceProcess>(new DeviceProcess());
   process->socket_ = dir + "/vdec.sock";
   process->log_ = dir + "/device.log";
-  std::vector<std::string> argv{binary, "--socket-path", process->socket_, "--log-level", "warn"};
+  std::vector<std::string> argv{binary, "--socket-path", process->socket_};
+  const bool ownLevel = std::any_of(extraArgs.begin(), extraArgs.end(), [](const std::string& a) {
+    return a.rfind("--log-level", 0) == 0;
+  });
+  if (!ownLevel) argv.insert(argv.end(), {"--log-level", "warn"});
   argv.insert(argv.end(), extraArgs.begin(), extraArgs.end());
   std::vector<char*> args;
   for (auto& arg : argv) args.push_back(arg.data());
@@ -32,6 +38,11 @@ Result<std::unique_ptr<DeviceProcess>> DeviceProcess::start(
   if (logFd < 0) return makeError(ErrorCode::kBackendFailure, "cannot create {}", process->log_);
   const pid_t pid = fork();
   if (pid == 0) {
+    // Its own session, hence its own scheduler autogroup, as a daemon in its own service cgroup:
+    // the CPU its decoders use is not charged to the guest side (this process), and the other
+    // way round. It no longer gets the terminal's Ctrl-C, so it goes when this process does.
+    setsid();
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
     dup2(logFd, STDOUT_FILENO);
     dup2(logFd, STDERR_FILENO);
     execv(args[0], args.data());

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// DeviceProcess: one vdec-device daemon started by the benchmark, with its CPU time readable.
+// DeviceProcess: one vdec-device daemon started by the benchmark (in its own session), with
+// its CPU time readable.
 #pragma once
 
 #include <sys/types.h>
@@ -16,7 +17,8 @@ namespace vdec::bench {
 // Threads: one owner thread.
 class DeviceProcess {
  public:
-  // Starts `binary --socket-path <dir>/vdec.sock --log-level warn <extraArgs>` with its output
+  // Starts `binary --socket-path <dir>/vdec.sock --log-level warn <extraArgs>` (no --log-level
+  // of ours when extraArgs has one) with its output
   // in <dir>/device.log and waits up to 5 s for the socket to appear.
   static Result<std::unique_ptr<DeviceProcess>> start(const std::string& binary,
                                                       const std::string& dir,
