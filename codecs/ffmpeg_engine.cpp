@@ -13,7 +13,8 @@ namespace {
 ThreadBudget::Lease leaseThreads(const SessionOptions& options) {
   if (options.threadBudget) return options.threadBudget->lease(options.threads);
   const int cores = static_cast<int>(std::thread::hardware_concurrency());
-  return ThreadBudget::Lease(nullptr, decoderThreadsFor(options.threads, 0, 1, cores));
+  // No budget: `threads` as asked (the most libavcodec may use), automatic as with one.
+  return ThreadBudget::Lease(nullptr, decoderThreadsFor(options.threads, kMaxThreads, 1, cores));
 }
 
 }  // namespace
