@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <map>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -76,16 +78,72 @@ void lowerCurrentThreadPriority(int increment) {
     logs::codecs().debug("setpriority(+{}) failed: {}", increment, std::strerror(errno));
 }
 
-void runAtLowerPriority(int increment, const std::function<void()>& work) {
-  try {
-    std::thread helper([&] {
-      lowerCurrentThreadPriority(increment);
-      work();
-    });
-    helper.join();
-  } catch (const std::system_error&) {
-    work();  // no thread to spare: at the caller's priority rather than not at all
+namespace {
+
+// One long-lived thread per nice increment that runs the work handed to it: libavcodec's
+// allocations in avcodec_open2 then always land in the same malloc arena (a new thread per call
+// spread them over arenas, and the daemon's memory grew with every stream).
+class PriorityWorker {
+ public:
+  explicit PriorityWorker(int increment) : thread_([this, increment] { loop(increment); }) {}
+  ~PriorityWorker() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wakeCv_.notify_all();
+    thread_.join();
   }
+  PriorityWorker(const PriorityWorker&) = delete;
+  PriorityWorker& operator=(const PriorityWorker&) = delete;
+
+  void run(const std::function<void()>& work) {
+    std::lock_guard caller(callMutex_);  // one job at a time
+    std::unique_lock lock(mutex_);
+    job_ = &work;
+    wakeCv_.notify_all();
+    doneCv_.wait(lock, [&] { return job_ == nullptr; });
+  }
+
+ private:
+  void loop(int increment) {
+    lowerCurrentThreadPriority(increment);
+    std::unique_lock lock(mutex_);
+    while (true) {
+      wakeCv_.wait(lock, [&] { return stop_ || job_ != nullptr; });
+      if (stop_) return;
+      const std::function<void()>* job = job_;
+      lock.unlock();
+      (*job)();
+      lock.lock();
+      job_ = nullptr;
+      doneCv_.notify_all();
+    }
+  }
+
+  std::mutex callMutex_;
+  std::mutex mutex_;
+  std::condition_variable wakeCv_, doneCv_;
+  const std::function<void()>* job_ = nullptr;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts once the rest exists
+};
+
+}  // namespace
+
+void runAtLowerPriority(int increment, const std::function<void()>& work) {
+  static std::mutex workersMutex;
+  static std::map<int, std::unique_ptr<PriorityWorker>> workers;
+  PriorityWorker* worker = nullptr;
+  try {
+    std::lock_guard lock(workersMutex);
+    auto& slot = workers[increment];
+    if (!slot) slot = std::make_unique<PriorityWorker>(increment);
+    worker = slot.get();
+  } catch (const std::system_error&) {
+    return work();  // no thread to spare: at the caller's priority rather than not at all
+  }
+  worker->run(work);
 }
 
 }  // namespace vdec::codecs

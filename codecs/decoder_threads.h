@@ -68,8 +68,8 @@ inline constexpr int kDecoderNiceIncrement = 10;
 // thread's short one, vdec/base/time_slice.h). Best effort: a failure is logged at debug.
 void lowerCurrentThreadPriority(int increment);
 
-// Runs `work` on a short-lived thread set up by lowerCurrentThreadPriority(increment), and waits
-// for it: threads that `work` creates (libavcodec's frame and slice threads, started by
+// Runs `work` on a long-lived thread (one per increment, started at the first call) set up by
+// lowerCurrentThreadPriority(increment), and waits for it: threads that `work` creates (libavcodec's frame and slice threads, started by
 // avcodec_open2) inherit its priority and slice while the caller keeps its own. `work` must not
 // throw; without a thread to spare it runs on the calling thread.
 void runAtLowerPriority(int increment, const std::function<void()>& work);
