@@ -12,6 +12,8 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <type_traits>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -91,6 +93,10 @@ class SessionWorker final : public DecoderSession {
   struct Decoding {};
   struct Failed {};
   using Phase = std::variant<Starting, AwaitingLayout, Decoding, Failed>;
+  template <typename T>
+  static bool in(const Phase& phase) {
+    return std::holds_alternative<T>(phase);
+  }
   enum class DrainKind { kFlush, kIdle, kQuiesce };
   struct QueuedInput {
     InputChunk chunk;
@@ -156,6 +162,13 @@ class SessionWorker final : public DecoderSession {
 
   std::thread thread_;  // last: started once everything above exists
 };
+
+template <typename Event>
+void SessionWorker::postLocked(Event&& event) {
+  // In-place construction: gcc 12 warns (falsely) about moving a variant into the vector.
+  events_.emplace_back(std::in_place_type<std::decay_t<Event>>, std::forward<Event>(event));
+  notifyPending_ = true;
+}
 
 // Starts a SessionWorker; a thread that cannot be started (the host is out of threads or
 // mappings) is an error, not an exception.
