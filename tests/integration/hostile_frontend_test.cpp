@@ -719,7 +719,13 @@ TEST(HostileSoakTest, AttacksInALoopWithAGuestDecoding) {
   EXPECT_GT(rounds, 0);
   EXPECT_EQ(after.threads, baseline.threads);
   EXPECT_EQ(after.openFds, baseline.openFds);
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer keeps freed memory in quarantine (up to 256 MiB; +229 MiB seen here): RSS
+  // says nothing. LeakSanitizer checks instead, when the daemon exits.
+  (void)after.rssKiB;
+#else
   EXPECT_LE(after.rssKiB, baseline.rssKiB + 32 * 1024);
+#endif
   EXPECT_LE(after.mappings, baseline.mappings + 64);
 }
 
