@@ -180,6 +180,18 @@ uint16_t waitUsed(RawFrontend& fe, const HostileRam& ram, uint64_t offset, uint1
   return used;
 }
 
+// A guest on `driver` decodes the embedded sample clip bit-exactly (its published md5s).
+void expectDecodesBitExactly(harness::VideoDriver& driver) {
+  auto input = harness::BitstreamReader::open(samplesDir() + "/data/testsrc2-320x180.h264", {});
+  ASSERT_TRUE(input.has_value());
+  auto sink = harness::FrameSink::create({});
+  ASSERT_TRUE(sink.has_value());
+  harness::DecodeRunner runner(driver, {});
+  auto summary = runner.run(*input, *sink);
+  ASSERT_TRUE(summary.has_value()) << summary.error().message;
+  EXPECT_EQ(sink->frameMd5s(), readLines(samplesDir() + "/data/testsrc2-320x180.h264.md5"));
+}
+
 class HostileFrontendTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { daemon_ = new DaemonProcess(); }
@@ -194,14 +206,7 @@ class HostileFrontendTest : public ::testing::Test {
     options.socketPath = daemon_->socketPath();
     auto driver = harness::VideoDriver::connect(options);
     ASSERT_TRUE(driver.has_value()) << driver.error().message;
-    auto input = harness::BitstreamReader::open(samplesDir() + "/data/testsrc2-320x180.h264", {});
-    ASSERT_TRUE(input.has_value());
-    auto sink = harness::FrameSink::create({});
-    ASSERT_TRUE(sink.has_value());
-    harness::DecodeRunner runner(**driver, {});
-    auto summary = runner.run(*input, *sink);
-    ASSERT_TRUE(summary.has_value()) << summary.error().message;
-    EXPECT_EQ(sink->frameMd5s(), readLines(samplesDir() + "/data/testsrc2-320x180.h264.md5"));
+    expectDecodesBitExactly(**driver);
     EXPECT_TRUE(daemon_->running());
   }
   static DaemonProcess* daemon_;
@@ -604,14 +609,7 @@ TEST_F(HostileFrontendTest, ScatteredOutputResourcesStayWithinTheMapBudget) {
   // With one decoder thread, a new stream still starts and decodes bit-exactly.
   auto driver = harness::VideoDriver::connect(options);
   ASSERT_TRUE(driver.has_value()) << driver.error().message;
-  auto input = harness::BitstreamReader::open(samplesDir() + "/data/testsrc2-320x180.h264", {});
-  ASSERT_TRUE(input.has_value());
-  auto sink = harness::FrameSink::create({});
-  ASSERT_TRUE(sink.has_value());
-  harness::DecodeRunner runner(**driver, {});
-  auto summary = runner.run(*input, *sink);
-  ASSERT_TRUE(summary.has_value()) << summary.error().message;
-  EXPECT_EQ(sink->frameMd5s(), readLines(samplesDir() + "/data/testsrc2-320x180.h264.md5"));
+  expectDecodesBitExactly(**driver);
   EXPECT_TRUE(lean.running());
 }
 
@@ -671,14 +669,7 @@ void soakRound(DaemonProcess& daemon, int round) {
   // Finding 7: a clear of the tiny inputs' stream while its copies wait.
   EXPECT_TRUE((*driver)->queueClear(6, w::VIRTIO_VIDEO_QUEUE_TYPE_INPUT).has_value());
   // The guest decodes alongside, on stream 1.
-  auto input = harness::BitstreamReader::open(samplesDir() + "/data/testsrc2-320x180.h264", {});
-  ASSERT_TRUE(input.has_value());
-  auto sink = harness::FrameSink::create({});
-  ASSERT_TRUE(sink.has_value());
-  harness::DecodeRunner runner(**driver, {});
-  auto summary = runner.run(*input, *sink);
-  ASSERT_TRUE(summary.has_value()) << summary.error().message;
-  EXPECT_EQ(sink->frameMd5s(), readLines(samplesDir() + "/data/testsrc2-320x180.h264.md5"));
+  expectDecodesBitExactly(**driver);
   if (round % 2 == 0) {
     (*driver)->disconnect();  // a VMM that dies with everything pending
   } else {
