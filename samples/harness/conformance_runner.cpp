@@ -34,7 +34,13 @@ std::string compareFrames(const std::vector<std::string>& got,
 }  // namespace
 
 ConformanceRunner::ConformanceRunner(VideoDriver& driver, const ConformanceOptions& options)
-    : driver_(driver), options_(options) {}
+    : decoder_([&driver, decode = options.decode](const BitstreamReader& input, FrameSink& sink) {
+        return DecodeRunner(driver, decode).run(input, sink);
+      }),
+      options_(options) {}
+
+ConformanceRunner::ConformanceRunner(VectorDecoder decoder, const ConformanceOptions& options)
+    : decoder_(std::move(decoder)), options_(options) {}
 
 VectorResult ConformanceRunner::runVector(const ConformanceVector& vector) {
   VectorResult result;
@@ -68,8 +74,7 @@ VectorResult ConformanceRunner::runVector(const ConformanceVector& vector) {
     result.detail = sink.error().message;
     return result;
   }
-  DecodeRunner runner(driver_, options_.decode);
-  auto summary = runner.run(*input, *sink);
+  auto summary = decoder_(*input, *sink);
   if (!summary) {
     result.frames = sink->frames();
     result.detail = summary.error().message;

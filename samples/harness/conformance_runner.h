@@ -5,10 +5,13 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <string>
 
+#include "samples/harness/bitstream_reader.h"
 #include "samples/harness/conformance_manifest.h"
 #include "samples/harness/decode_runner.h"
+#include "samples/harness/frame_sink.h"
 #include "samples/harness/video_driver.h"
 
 namespace vdec::harness {
@@ -32,10 +35,16 @@ struct ConformanceReport {
   uint32_t skipped = 0;  // filtered out
 };
 
+// Decodes one vector into the sink (a fresh stream or session each time).
+using VectorDecoder = std::function<Result<DecodeSummary>(const BitstreamReader&, FrameSink&)>;
+
 // Borrows the driver. Caller's thread only.
 class ConformanceRunner {
  public:
+  // virtio-video: each vector through a DecodeRunner on `driver`.
   ConformanceRunner(VideoDriver& driver, const ConformanceOptions& options);
+  // Any protocol: each vector through `decoder` (options.decode is only read for the client).
+  ConformanceRunner(VectorDecoder decoder, const ConformanceOptions& options);
 
   // Prints "PASS|FAIL codec name (frames, time)" per vector to `out`, then the totals.
   // Fails only on a bad filter; vector failures are counted.
@@ -43,7 +52,7 @@ class ConformanceRunner {
   VectorResult runVector(const ConformanceVector& vector);
 
  private:
-  VideoDriver& driver_;
+  VectorDecoder decoder_;
   ConformanceOptions options_;
 };
 

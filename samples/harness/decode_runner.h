@@ -72,6 +72,7 @@ struct DecodeSummary {
   std::string wholeMd5;
   buffers::FrameLayout layout;  // the last output layout (format, coded size, crop)
   bool gotEos = false;
+  bool gotEosEvent = false;  // virtio-media: V4L2_EVENT_EOS seen (besides the LAST buffer)
   std::optional<StreamStats> stats;  // with DecodeOptions::readStats
   // ClientMode::kV4l2Ctl only:
   uint64_t skippedFrames = 0;  // CAPTURE buffers not written: ERROR, or bytesused 0

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// vdec-harness: plays VMM + ChromeOS guest driver against a running vdec-device: decodes a
-// bitstream, runs a conformance manifest, or lists the device's capabilities.
+// vdec-harness: plays VMM + guest driver (ChromeOS virtio-video, or virtio-media) against a
+// running vdec-device: decodes a bitstream, runs a conformance manifest, or lists the device's
+// capabilities.
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -15,6 +16,8 @@
 #include "samples/harness/decode_capabilities.h"
 #include "samples/harness/decode_runner.h"
 #include "samples/harness/frame_sink.h"
+#include "samples/harness/media_driver.h"
+#include "samples/harness/media_stream_client.h"
 #include "samples/harness/object_exporter.h"
 #include "samples/harness/spawned_device.h"
 #include "samples/harness/video_driver.h"
@@ -33,6 +36,8 @@ struct CommonOptions {
   uint32_t outputBuffers = 4;
   uint32_t inputBuffers = 4;
   std::string client = "harness";  // --client
+  std::string protocol = "video";  // --protocol: video (virtio-video) or media (virtio-media)
+  bool media() const { return protocol == "media"; }
 };
 
 struct DecodeCliOptions {
@@ -57,7 +62,8 @@ int fail(const std::string& message) {
 // goes first (members are destroyed in reverse order), so the daemon sees its front-end close.
 struct Connection {
   std::unique_ptr<SpawnedDevice> device;
-  std::unique_ptr<VideoDriver> driver;
+  std::unique_ptr<VideoDriver> driver;       // --protocol video
+  std::unique_ptr<MediaDriver> mediaDriver;  // --protocol media
 
   VideoDriver& operator*() const { return *driver; }
   VideoDriver* operator->() const { return driver.get(); }
@@ -68,6 +74,7 @@ struct Connection {
 
 int Connection::close() {
   driver.reset();
+  mediaDriver.reset();
   if (!device) return 0;
   Status exited = device->waitForExit(std::chrono::seconds(10));
   device.reset();
@@ -79,21 +86,30 @@ int Connection::close() {
 Result<Connection> connect(const CommonOptions& common) {
   Connection connection;
   DriverOptions options;
+  MediaDriverOptions mediaOptions;
   std::string where = common.socketPath;
   if (!common.deviceBinary.empty()) {
     VDEC_ASSIGN_OR_RETURN(connection.device,
                           SpawnedDevice::start(common.deviceBinary, common.deviceArgs));
-    options.connectedSocket = connection.device->socket();
+    options.connectedSocket = mediaOptions.connectedSocket = connection.device->socket();
     where = fmt::format("{} --fd (pid {})", common.deviceBinary, connection.device->pid());
   } else {
-    options.socketPath = common.socketPath;
+    options.socketPath = mediaOptions.socketPath = common.socketPath;
   }
-  auto driver = VideoDriver::connect(options);
+  Status connected = okStatus();
+  if (common.media()) {
+    auto driver = MediaDriver::connect(mediaOptions);
+    if (driver) connection.mediaDriver = std::move(*driver);
+    else connected = makeError(std::move(driver.error()));
+  } else {
+    auto driver = VideoDriver::connect(options);
+    if (driver) connection.driver = std::move(*driver);
+    else connected = makeError(std::move(driver.error()));
+  }
   if (connection.device) connection.device->closeSocket();  // the driver holds a duplicate
-  if (!driver)
-    return makeError(driver.error().code, "cannot drive the device at {}: {}", where,
-                     driver.error().message);
-  connection.driver = std::move(*driver);
+  if (!connected)
+    return makeError(connected.error().code, "cannot drive the device at {}: {}", where,
+                     connected.error().message);
   return connection;
 }
 
@@ -112,17 +128,30 @@ Result<DecodeOptions> decodeOptions(const CommonOptions& common) {
   auto client = parseClientMode(common.client);
   if (!client) return makeError(ErrorCode::kInvalidParameter, "unknown --client {}", common.client);
   options.client = *client;
+  if (common.protocol != "video" && common.protocol != "media")
+    return makeError(ErrorCode::kInvalidParameter, "unknown --protocol {}", common.protocol);
   return options;
 }
 
-std::string memoryText(OutputMemory memory, VideoDriver& driver) {
+// Decodes one bitstream on a fresh stream (virtio-video) or session (virtio-media).
+Result<DecodeSummary> decodeOn(const Connection& connection, const DecodeOptions& options,
+                               const BitstreamReader& input, FrameSink& sink) {
+  if (connection.mediaDriver) return MediaStreamClient(*connection.mediaDriver, options).run(input, sink);
+  return DecodeRunner(*connection.driver, options).run(input, sink);
+}
+
+std::string memoryText(OutputMemory memory, const Connection& connection) {
+  const ObjectExporter& exporter =
+      connection.mediaDriver ? connection.mediaDriver->exporter() : connection.driver->exporter();
+  const char* shared = connection.mediaDriver ? "USERPTR shared pages" : "guest pages";
   switch (memory) {
     case OutputMemory::kContiguous:
-      return "guest pages (contig)";
+      return fmt::format("{} (contig)", shared);
     case OutputMemory::kScattered:
-      return "guest pages (sg)";
+      return fmt::format("{} (sg)", shared);
     case OutputMemory::kObject:
-      return driver.exporter().usesDmaBuf() ? "virtio objects (dma-buf)" : "virtio objects (memfd)";
+      return fmt::format("{}virtio objects ({})", connection.mediaDriver ? "DMABUF " : "",
+                         exporter.usesDmaBuf() ? "dma-buf" : "memfd");
   }
   return "?";
 }
@@ -176,8 +205,7 @@ int runDecode(const CommonOptions& common, const DecodeCliOptions& cli) {
 
   logs::harness().info("{}: {} {}, {} units", cli.input, codecs::codedFormatName(input->codec()),
                        input->description(), input->units().size());
-  DecodeRunner runner(**driver, *options);
-  auto summary = runner.run(*input, *sink);
+  auto summary = decodeOn(*driver, *options, *input, *sink);
   if (!summary) return fail(summary.error().message);
   if (auto finished = sink->finish(); !finished) return fail(finished.error().message);
 
@@ -188,7 +216,7 @@ int runDecode(const CommonOptions& common, const DecodeCliOptions& cli) {
       static_cast<unsigned long long>(summary->frames), visible.width, visible.height,
       std::string(codecs::codedFormatName(input->codec())).c_str(), summary->seconds, summary->fps,
       std::string(buffers::pixelFormatName(options->outputFormat)).c_str(),
-      memoryText(options->memory, **driver).c_str(), summary->wholeMd5.c_str(),
+      memoryText(options->memory, *driver).c_str(), summary->wholeMd5.c_str(),
       std::string(dumpFormatName(*dumpFormat)).c_str());
   if (summary->resolutionChanges > 1 || summary->errorFrames > 0 || summary->inputErrors > 0)
     std::printf("  %u resolution changes, %llu error frames, %llu input errors\n",
@@ -230,7 +258,12 @@ int runConformance(const CommonOptions& common, const std::string& manifestPath,
   if (!options) return fail(options.error().message);
   auto driver = connect(common);
   if (!driver) return fail(driver.error().message);
-  ConformanceRunner runner(**driver, ConformanceOptions{*options, filter});
+  const Connection& connection = *driver;
+  ConformanceRunner runner(
+      [&connection, &options](const BitstreamReader& input, FrameSink& sink) {
+        return decodeOn(connection, *options, input, sink);
+      },
+      ConformanceOptions{*options, filter});
   auto report = runner.run(*manifest, stdout);
   if (!report) return fail(report.error().message);
   const int closed = driver->close();
@@ -240,6 +273,14 @@ int runConformance(const CommonOptions& common, const std::string& manifestPath,
 int runQuery(const CommonOptions& common) {
   auto driver = connect(common);
   if (!driver) return fail(driver.error().message);
+  if (driver->mediaDriver) {
+    const wire::virtio_media_config& config = driver->mediaDriver->config();
+    std::string card(reinterpret_cast<const char*>(config.card),
+                     strnlen(reinterpret_cast<const char*>(config.card), sizeof(config.card)));
+    std::printf("virtio-media device \"%s\": device_caps %#x, device_type %u\n", card.c_str(),
+                config.device_caps, config.device_type);
+    return driver->close();
+  }
   const wire::virtio_video_config& config = (*driver)->config();
   std::string name(
       reinterpret_cast<const char*>(config.device_name),
@@ -264,8 +305,9 @@ int runQuery(const CommonOptions& common) {
 
 int harnessMain(int argc, char** argv) {
   CLI::App app{
-      "vdec-harness: plays the VMM and the ChromeOS virtio-video guest driver against a running "
-      "vdec-device (vhost-user), the way v4l2-ctl drives a stateful decoder."};
+      "vdec-harness: plays the VMM and a guest driver (the ChromeOS virtio-video driver, or the "
+      "virtio-media driver with --protocol media) against a running vdec-device (vhost-user), "
+      "the way v4l2-ctl drives a stateful decoder."};
   app.require_subcommand(1);
   CommonOptions common;
   auto* socketOption =
@@ -280,6 +322,13 @@ int harnessMain(int argc, char** argv) {
                  "an argument for the --device-binary daemon (repeatable), e.g. "
                  "--device-arg=--log-level=warn")
       ->needs(deviceOption);
+  app.add_option("--protocol", common.protocol,
+                 "video (virtio-video, device id 30) or media (virtio-media, device id 48: V4L2 "
+                 "ioctls over virtio; --memory contig|sg queue USERPTR buffers as shared pages, "
+                 "object DMABUF buffers as virtio objects; --client is ignored); the device "
+                 "must serve the same protocol")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"video", "media"}));
   app.add_option("--log-level", common.logLevel, "trace|debug|info|warn|error|critical|off")
       ->capture_default_str();
 

@@ -180,20 +180,26 @@ Status VhostUserFrontend::negotiateProtocol() {
 }
 
 Status VhostUserFrontend::readConfig() {
-  struct {
-    VhostUserConfigHeader header;
-    wire::virtio_video_config config;
-  } __attribute__((packed)) request{};
-  request.header = {0, sizeof(wire::virtio_video_config), 0};
-  VDEC_ASSIGN_OR_RETURN(auto reply, query(VHOST_USER_GET_CONFIG, asBytes(request)));
-  if (reply.payload.size() != sizeof(request)) {
+  const bool media = options_.device == FrontendDevice::kMedia;
+  const uint32_t size =
+      media ? sizeof(wire::virtio_media_config) : sizeof(wire::virtio_video_config);
+  std::vector<std::byte> request(sizeof(VhostUserConfigHeader) + size);
+  const VhostUserConfigHeader wanted{0, size, 0};
+  std::memcpy(request.data(), &wanted, sizeof(wanted));
+  VDEC_ASSIGN_OR_RETURN(auto reply, query(VHOST_USER_GET_CONFIG, request));
+  if (reply.payload.size() != request.size()) {
     return makeError(ErrorCode::kBackendFailure, "{} answered GET_CONFIG with {} bytes, not {}",
-                     name_, reply.payload.size(), sizeof(request));
+                     name_, reply.payload.size(), request.size());
   }
   VDEC_ASSIGN_OR_RETURN(auto header, readWire<VhostUserConfigHeader>(reply.payload));
-  if (header.offset != 0 || header.size != sizeof(wire::virtio_video_config)) {
+  if (header.offset != 0 || header.size != size) {
     return makeError(ErrorCode::kBackendFailure, "{} answered GET_CONFIG for offset {} size {}",
                      name_, header.offset, header.size);
+  }
+  if (media) {
+    VDEC_ASSIGN_OR_RETURN(mediaConfig_, readWire<wire::virtio_media_config>(
+                                            reply.payload, sizeof(VhostUserConfigHeader)));
+    return okStatus();
   }
   VDEC_ASSIGN_OR_RETURN(
       config_, readWire<wire::virtio_video_config>(reply.payload, sizeof(VhostUserConfigHeader)));

@@ -13,11 +13,19 @@
 #include "samples/harness/vhost_user_message.h"
 #include "vdec/base/result.h"
 #include "vdec/base/unique_fd.h"
+#include "vdec/protocol/virtio_media.h"
 #include "vdec/protocol/virtio_video.h"
 
 namespace vdec::harness {
 
+// The device type behind the socket: decides the config space read at realize().
+enum class FrontendDevice {
+  kVideo,  // virtio-video: virtio_video_config (44 bytes), both max lengths > 0
+  kMedia,  // virtio-media: virtio_media_config (40 bytes)
+};
+
 struct FrontendOptions {
+  FrontendDevice device = FrontendDevice::kVideo;
   bool negotiateSharedObject = true;  // include SHARED_OBJECT in SET_PROTOCOL_FEATURES
   // With REPLY_ACK: NEED_REPLY on every SET_* message (QEMU sets it on a subset; the protocol
   // requires a back-end to answer it on any message).
@@ -69,7 +77,8 @@ class VhostUserFrontend {
   uint64_t ackedFeatures() const { return ackedFeatures_; }
   uint64_t protocolFeatures() const { return protocolFeatures_; }
   uint64_t queueCount() const { return queueCount_; }
-  const wire::virtio_video_config& config() const { return config_; }
+  const wire::virtio_video_config& config() const { return config_; }       // kVideo
+  const wire::virtio_media_config& mediaConfig() const { return mediaConfig_; }  // kMedia
   int socket() const { return socket_.get(); }
   const std::string& name() const { return name_; }
 
@@ -97,6 +106,7 @@ class VhostUserFrontend {
   uint64_t protocolFeatures_ = 0;
   uint64_t queueCount_ = 0;
   wire::virtio_video_config config_{};
+  wire::virtio_media_config mediaConfig_{};
 };
 
 }  // namespace vdec::harness
