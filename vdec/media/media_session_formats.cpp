@@ -251,9 +251,20 @@ std::optional<int64_t> MediaSession::controlValue(uint32_t id) const {
 
 IoctlReply MediaSession::queryControl(const std::vector<std::byte>& payload) {
   auto query = fromPayload<v4l2_queryctrl>(payload);
-  const uint32_t id = query.id;
-  if (id & (V4L2_CTRL_FLAG_NEXT_CTRL | V4L2_CTRL_FLAG_NEXT_COMPOUND)) {
-    return error(EINVAL, "control enumeration is not supported");
+  uint32_t id = query.id;
+  if (id & V4L2_CTRL_FLAG_NEXT_CTRL) {
+    // Enumeration: the next offered control after the id (all of them are plain ones).
+    const uint32_t after = id & ~(V4L2_CTRL_FLAG_NEXT_CTRL | V4L2_CTRL_FLAG_NEXT_COMPOUND);
+    std::vector<uint32_t> ids{V4L2_CID_MIN_BUFFERS_FOR_CAPTURE};
+    for (const auto& control : kProfileControls) {
+      if (!profileMenu(ctx_.backend, control.id, nullptr).empty()) ids.push_back(control.id);
+    }
+    std::sort(ids.begin(), ids.end());
+    auto next = std::upper_bound(ids.begin(), ids.end(), after);
+    if (next == ids.end()) return {EINVAL, {}};  // the end of the list, not an error
+    id = *next;
+  } else if (id & V4L2_CTRL_FLAG_NEXT_COMPOUND) {
+    return {EINVAL, {}};  // no compound controls
   }
   query = {};
   query.id = id;
@@ -285,6 +296,9 @@ IoctlReply MediaSession::queryExtControl(const std::vector<std::byte>& payload) 
   auto query = fromPayload<v4l2_query_ext_ctrl>(payload);
   v4l2_queryctrl basic{};
   basic.id = query.id;
+  if ((query.id & V4L2_CTRL_FLAG_NEXT_COMPOUND) && !(query.id & V4L2_CTRL_FLAG_NEXT_CTRL)) {
+    return {EINVAL, {}};  // no compound controls
+  }
   IoctlReply reply = queryControl(toPayload(basic));
   if (reply.status != 0) return reply;
   basic = fromPayload<v4l2_queryctrl>(reply.payload);
