@@ -119,9 +119,18 @@ TEST_F(MediaSessionErrorsTest, QbufRefusesBadIndexMemoryTypeAndDoubleQueue) {
 }
 
 TEST_F(MediaSessionErrorsTest, CaptureBufferSmallerThanTheFrameIsEinval) {
-  const uint32_t session = openStreamingDecoder(320, 240, 4);
-  ASSERT_EQ(streamOn(session, kCap, false).status, 0u);
-  ASSERT_EQ(streamOn(session, kCap).status, 0u);
+  const uint32_t session = openDecoder();
+  const uint8_t data[] = {0, 0, 1};
+  ASSERT_EQ(qbufInput(session, 0, data, 0).status, 0u);
+  ASSERT_EQ(streamOn(session, kOut).status, 0u);
+  codecs::StreamFormat format;
+  format.codedWidth = 320;
+  format.codedHeight = 240;
+  format.visible = {0, 0, 320, 240};
+  format.minBuffers = 4;
+  emit(codecs::FormatChanged{format});
+  pump();
+  ASSERT_EQ(reqbufs(session, kCap, 4).status, 0u);
   EXPECT_EQ(qbufCapture(session, 0, 4096).status, kEinval);
   EXPECT_EQ(qbufCapture(session, 0).status, 0u);
   // PREPARE_BUF validates without queuing.

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/vdec/media_device_fixture.h"
+#include "vdec/base/wire.h"
 #include "vdec/media/v4l2_formats.h"
 
 namespace vdec::media::testing {
