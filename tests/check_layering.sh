@@ -11,7 +11,7 @@ layer_of() {
   case "$1" in
     vdec/base/*) echo base ;;
     vdec/*) echo vdec ;;
-    virtio/main.cpp | virtio/device_daemon.*) echo daemon ;;
+    virtio/main.cpp | virtio/device_daemon.* | virtio/media_device_adapter.*) echo daemon ;;
     buffers/* | codecs/* | virtio/* | samples/* | tests/*) echo "${1%%/*}" ;;
     *) echo other ;;
   esac

@@ -54,7 +54,7 @@ void CommandEventDevice::popCommands(Virtqueue& queue) {
     }
     if (!*popped) break;
     DescriptorChain& chain = **popped;
-    if (!chain.valid() || chain.writableBytes == 0) {
+    if (!chain.valid() || (chain.writableBytes == 0 && !acceptsCommandsWithoutResponse())) {
       // Malformed chains were logged by popChain().
       if (chain.valid()) {
         warnLimited("command without response buffer",

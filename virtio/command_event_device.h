@@ -18,7 +18,9 @@ namespace vdec::virtio {
 // writable response), answered now or later; queue 1 carries device-writable event buffers.
 // This class turns descriptor chains into (tag, request bytes) calls and responses/events back
 // into used entries; a subclass supplies the device. Malformed chains, chains without a
-// writable part and requests over maxRequestBytes are completed with length 0 at once.
+// writable part (unless the subclass takes commands without a response:
+// acceptsCommandsWithoutResponse()) and requests over maxRequestBytes are completed with length
+// 0 at once.
 //
 // A pending command keeps its chain's writable spans (up to kMaxChainDescriptors, 16 bytes each)
 // until it is answered; the readable spans are dropped once the request is copied. What it holds
@@ -67,6 +69,9 @@ class CommandEventDevice : public VirtioDevice {
   virtual void processNotify() = 0;
   // Forget every pending command and event.
   virtual void resetDevice() = 0;
+  // True: a chain without a writable part is a command all the same (virtio-media's CLOSE),
+  // submitted with responseCapacity 0 and used with length 0 once the device completes it.
+  virtual bool acceptsCommandsWithoutResponse() const { return false; }
   // The answer to a command that cannot be kept (over the memory budget); empty: none (the
   // chain is completed with length 0).
   virtual std::vector<std::byte> rejectedResponse(std::span<const std::byte> request) {

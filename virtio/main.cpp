@@ -25,7 +25,9 @@
 #include "vdec/base/time_slice.h"
 #include "vdec/device_config.h"
 #include "vdec/video_device.h"
+#include "vdec/media/media_device.h"
 #include "virtio/device_daemon.h"
+#include "virtio/media_device_adapter.h"
 #include "virtio/vhost_user_server.h"
 
 namespace {
@@ -56,6 +58,13 @@ Example with QEMU >= 10.2 (guest RAM must be shared with the daemon):
     -object memory-backend-memfd,id=mem,size=2G,share=on \
     -chardev socket,id=vvd,path=/run/vdec.sock \
     -device vhost-user-test-device-pci,chardev=vvd,virtio-id=31,num_vqs=2,vq_size=256,config_size=44 ...
+
+--protocol media serves the same decoder as a virtio-media device (virtio id 48: V4L2 over
+virtio) instead: the guest's virtio-media driver (module virtio-media, with allow_userptr=1)
+exposes it as a V4L2 M2M stateful decoder. Buffers are USERPTR (guest pages) or DMABUF
+(virtio objects); MMAP buffers need a shared memory region the generic vhost-user device does
+not have, so REQBUFS(MMAP) fails (use v4l2-ctl --stream-user / --stream-out-user). With QEMU:
+    -device vhost-user-test-device-pci,chardev=vvd,virtio-id=48,num_vqs=2,vq_size=256,config_size=40 ...
 )";
 
 // The device thread's time slice by default: the kernel's. 100 us (EEVDF's smallest) did not
@@ -81,9 +90,11 @@ void installSignalHandlers() {
 // base member "type" and nothing else, as for every type without a type-specific branch (only
 // "input", "gpu" and "block" have "features"). The schema's VHostUserBackendType enum has no
 // virtio-video entry yet; "video" is the name the other virtio device types' pattern gives.
-constexpr const char* kCapabilitiesJson = "{\n  \"type\": \"video\"\n}\n";
-
-void printCapabilities() { std::fputs(kCapabilitiesJson, stdout); }
+// virtio-media (--protocol media) is "media", by the same pattern.
+void printCapabilities(bool media) {
+  std::fputs(media ? "{\n  \"type\": \"media\"\n}\n" : "{\n  \"type\": \"video\"\n}\n",
+             stdout);
+}
 
 // QEMU's conventions: with --print-capabilities "other options and arguments should be
 // ignored", so it is looked for before the command line is parsed (and maybe refused).
@@ -92,6 +103,17 @@ bool asksForCapabilities(int argc, char** argv) {
     if (std::string_view(argv[i]) == "--print-capabilities") return true;
   }
   return false;
+}
+
+// --protocol as given (--protocol X or --protocol=X), read before parsing for
+// --print-capabilities; "video" when absent.
+std::string_view protocolArgument(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg(argv[i]);
+    if (arg == "--protocol" && i + 1 < argc) return argv[i + 1];
+    if (arg.starts_with("--protocol=")) return arg.substr(std::string_view("--protocol=").size());
+  }
+  return "video";
 }
 
 void printBackend(const codecs::DecoderBackend& backend) {
@@ -173,10 +195,7 @@ Result<std::unique_ptr<virtio::VhostUserServer>> makeServer(const Endpoint& endp
   return virtio::VhostUserServer::adoptConnection(std::move(fd), device);
 }
 
-int serve(const Endpoint& endpoint, DeviceConfig config,
-          std::shared_ptr<codecs::DecoderBackend> backend) {
-  virtio::VideoDeviceAdapter adapter(
-      std::make_unique<VideoDevice>(std::move(config), std::move(backend)));
+int serve(const Endpoint& endpoint, virtio::VirtioDevice& adapter) {
   const std::string where =
       endpoint.fd >= 0 ? fmt::format("fd {}", endpoint.fd) : endpoint.socketPath;
   auto server = makeServer(endpoint, adapter);
@@ -199,13 +218,14 @@ int serve(const Endpoint& endpoint, DeviceConfig config,
 
 int main(int argc, char** argv) {
   if (asksForCapabilities(argc, argv)) {
-    printCapabilities();
+    printCapabilities(protocolArgument(argc, argv) == "media");
     return 0;
   }
   CLI::App app{kDescription, "vdec-device"};
   std::string socketPath;
   std::string logLevel = "info";
   std::string backendName = "auto";
+  std::string protocol = "video";
   bool probe = false;
   bool capabilities = false;
   DeviceConfig config;
@@ -222,6 +242,11 @@ int main(int argc, char** argv) {
       ->excludes(socketOption);
   app.add_option("--log-level", logLevel, "log level")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  app.add_option("--protocol", protocol,
+                 "device type: video = virtio-video (virtio id 31), media = virtio-media (virtio "
+                 "id 48, V4L2 over virtio; USERPTR and DMABUF buffers only)")
+      ->check(CLI::IsMember({"video", "media"}))
       ->capture_default_str();
   app.add_option("--backend", backendName, "decoder backend")
       ->check(CLI::IsMember({"auto", "ffmpeg", "vaapi"}))
@@ -334,7 +359,14 @@ int main(int argc, char** argv) {
     // This thread becomes the device thread; decoder threads reset the slice they inherit.
     if (deviceSliceUs > 0 && !requestTimeSlice(std::chrono::microseconds(deviceSliceUs)))
       logs::virtio().info("no custom time slice for the device thread: {}", std::strerror(errno));
-    return serve(endpoint, std::move(config), std::move(backend));
+    if (protocol == "media") {
+      virtio::MediaDeviceAdapter adapter(
+          std::make_unique<media::MediaDevice>(std::move(config), std::move(backend)));
+      return serve(endpoint, adapter);
+    }
+    virtio::VideoDeviceAdapter adapter(
+        std::make_unique<VideoDevice>(std::move(config), std::move(backend)));
+    return serve(endpoint, adapter);
   } catch (const std::exception& e) {
     logs::virtio().critical("fatal: {}", e.what());
     return 1;

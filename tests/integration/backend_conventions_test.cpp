@@ -86,10 +86,25 @@ TEST(BackendConventionsTest, PrintCapabilitiesIsTheSchemasObjectAndIgnoresOtherA
   EXPECT_EQ(withOthers.output, expected);
 }
 
+// --protocol media: the virtio-media daemon's capabilities, found before the command line is
+// parsed, in both spellings of the option.
+TEST(BackendConventionsTest, PrintCapabilitiesFollowsTheProtocol) {
+  const std::string media = "{\n  \"type\": \"media\"\n}\n";
+  auto separate = runCommand({deviceBinary(), "--protocol", "media", "--print-capabilities"});
+  EXPECT_EQ(separate.exitCode, 0);
+  EXPECT_EQ(separate.output, media);
+  auto joined = runCommand({deviceBinary(), "--print-capabilities", "--protocol=media"});
+  EXPECT_EQ(joined.exitCode, 0);
+  EXPECT_EQ(joined.output, media);
+  auto video = runCommand({deviceBinary(), "--print-capabilities", "--protocol=video"});
+  EXPECT_EQ(video.output, "{\n  \"type\": \"video\"\n}\n");
+}
+
 TEST(BackendConventionsTest, HelpNamesTheConventionOptions) {
   auto result = runCommand({deviceBinary(), "--help"});
   ASSERT_EQ(result.exitCode, 0);
-  for (const char* option : {"--socket-path", "--fd", "--print-capabilities"}) {
+  for (const char* option : {"--socket-path", "--fd", "--print-capabilities", "--protocol",
+                             "virtio-id=48"}) {
     EXPECT_NE(result.output.find(option), std::string::npos) << option;
   }
 }

@@ -30,14 +30,18 @@ class EchoDevice : public CommandEventDevice {
   void setObjectResolver(buffers::ObjectResolver*) override {}
 
   bool async = false;
+  bool takesCommandsWithoutResponse = false;
+  std::vector<size_t> capacities;
   std::deque<std::vector<std::byte>> events;
   std::vector<Response> later;
   std::vector<uint64_t> tags;
   int resets = 0;
 
  protected:
-  void submitCommand(uint64_t tag, std::span<const std::byte> request, size_t) override {
+  void submitCommand(uint64_t tag, std::span<const std::byte> request,
+                     size_t capacity) override {
     tags.push_back(tag);
+    capacities.push_back(capacity);
     Response response{tag, std::vector<std::byte>(request.rbegin(), request.rend())};
     (async ? later : ready_).push_back(std::move(response));
   }
@@ -53,6 +57,7 @@ class EchoDevice : public CommandEventDevice {
     later.clear();
   }
   void resetDevice() override { ++resets; }
+  bool acceptsCommandsWithoutResponse() const override { return takesCommandsWithoutResponse; }
   std::vector<std::byte> rejectedResponse(std::span<const std::byte>) override {
     return {std::byte{0xee}};
   }
@@ -133,6 +138,24 @@ TEST_F(CommandEventDeviceTest, BadChainsCompletedWithZeroLength) {
   EXPECT_EQ(commandRing_.usedElem(3).id, 4u);
   EXPECT_EQ(commandRing_.usedElem(3).len, 3u);
   EXPECT_EQ(device_.tags.size(), 1u);
+}
+
+// virtio-media's CLOSE has no writable part: a device that takes such commands gets it with
+// capacity 0 and the chain is used with length 0 once answered (whatever the answer's size).
+TEST_F(CommandEventDeviceTest, CommandsWithoutResponseReachDevicesThatTakeThem) {
+  device_.takesCommandsWithoutResponse = true;
+  commandRing_.setDesc(0, kData, 3, 0);  // no writable part
+  commandRing_.publish(0);
+  queueCommand(1, 0x100);
+  device_.onQueueKick(CommandEventDevice::kCommandQueue, table());
+  ASSERT_EQ(device_.tags.size(), 2u);
+  EXPECT_EQ(device_.capacities[0], 0u);
+  EXPECT_EQ(device_.capacities[1], 16u);
+  ASSERT_EQ(commandRing_.usedIdx(), 2);
+  EXPECT_EQ(commandRing_.usedElem(0).id, 0u);
+  EXPECT_EQ(commandRing_.usedElem(0).len, 0u);
+  EXPECT_EQ(commandRing_.usedElem(1).len, 3u);
+  EXPECT_EQ(device_.pendingCommands(), 0u);
 }
 
 // Issue 10 finding 6a: pending commands are charged to the memory budget before they are kept.
