@@ -74,6 +74,7 @@ struct DecodeSummary {
   bool gotEos = false;
   bool gotEosEvent = false;  // virtio-media: V4L2_EVENT_EOS seen (besides the LAST buffer)
   std::optional<StreamStats> stats;  // with DecodeOptions::readStats
+  std::string statsUnavailable;      // readStats, but the device offers no such controls: why
   // ClientMode::kV4l2Ctl only:
   uint64_t skippedFrames = 0;  // CAPTURE buffers not written: ERROR, or bytesused 0
   bool stopSent = false;       // the file ended and the client sent DEC_CMD_STOP...

@@ -241,6 +241,8 @@ int runDecode(const CommonOptions& common, const DecodeCliOptions& cli) {
                 static_cast<unsigned long long>(stats.bytesCopiedPerFrame) * stats.frames,
                 stats.bytesCopiedPerFrame);
   }
+  if (!summary->statsUnavailable.empty())
+    std::printf("statistics: not offered by the device (%s)\n", summary->statsUnavailable.c_str());
   if (summary->errorEvents > 0) return fail("the device reported an error event for the stream");
   if (!cli.expectMd5.empty()) {
     std::string mismatch = checkExpected(cli.expectMd5, *sink);

@@ -3,6 +3,7 @@
 #include "samples/harness/media_stream_client.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "vdec/base/logging.h"
@@ -15,9 +16,12 @@ namespace {
 constexpr uint32_t kOutput = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;    // bitstream
 constexpr uint32_t kCapture = V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE;  // frames
 constexpr uint64_t kMinInputBytes = 1ull << 20;
-// After a LAST buffer that answers STOP: how long to look for a SOURCE_CHANGE or EOS event
-// that the device wrote right after it (they travel in separate event buffers).
-constexpr std::chrono::milliseconds kTrailingEvents{50};
+// After a LAST buffer that may answer STOP: how long to wait for the EOS event (drain done) or a
+// SOURCE_CHANGE (a resolution change) that the device sends right after it, in another event
+// buffer. Only a device that sends neither makes the client wait this long.
+constexpr std::chrono::milliseconds kTrailingEvents{1000};
+// An ioctl answered EIO: how long the ERROR event of the failed session may take to arrive.
+constexpr std::chrono::milliseconds kErrorEventWait{2000};
 
 }  // namespace
 
@@ -103,11 +107,13 @@ Status MediaStreamClient::feedInputs(const BitstreamReader& input) {
 
 Status MediaStreamClient::decodeLoop(const BitstreamReader& input, FrameSink& sink) {
   for (;;) {
-    VDEC_TRY(feedInputs(input));
+    VDEC_TRY(unlessFailed(feedInputs(input), sink));
+    if (stopped_) return okStatus();
     // Drain (dev-decoder.rst "Drain"): STOP once every unit is queued and CAPTURE streams.
     if (nextUnit_ == input.units().size() && captureStreaming_ && !stopSent_ &&
-        !sourceChangePending_ && !stopped_) {
-      VDEC_TRY(session_->decoderCmd(V4L2_DEC_CMD_STOP));
+        !sourceChangePending_) {
+      VDEC_TRY(unlessFailed(session_->decoderCmd(V4L2_DEC_CMD_STOP), sink));
+      if (stopped_) return okStatus();
       stopSent_ = true;
     }
     auto events = session_->waitEvents(options_.idleTimeout);
@@ -115,17 +121,20 @@ Status MediaStreamClient::decodeLoop(const BitstreamReader& input, FrameSink& si
       return makeError(ErrorCode::kBackendFailure, "no event from the device for {} ms ({}){}{}",
                        options_.idleTimeout.count(), pendingDescription(input),
                        events ? "" : ": ", events ? "" : events.error().message);
-    for (const MediaEvent& event : *events) VDEC_TRY(handleEvent(event, sink));
+    for (const MediaEvent& event : *events) VDEC_TRY(unlessFailed(handleEvent(event, sink), sink));
     if (stopped_) return okStatus();
-    if (lastSeen_ && stopSent_ && !sourceChangePending_ && !summary_.gotEosEvent) {
+    const auto deadline = std::chrono::steady_clock::now() + kTrailingEvents;
+    while (lastSeen_ && stopSent_ && !sourceChangePending_ && !summary_.gotEosEvent &&
+           !stopped_ && std::chrono::steady_clock::now() < deadline) {
       auto trailing = session_->waitEvents(kTrailingEvents);
-      if (trailing)
-        for (const MediaEvent& event : *trailing) VDEC_TRY(handleEvent(event, sink));
+      if (!trailing) break;
+      for (const MediaEvent& event : *trailing) VDEC_TRY(handleEvent(event, sink));
     }
     // Dynamic resolution change: once the LAST buffer of the old resolution is out (or at the
     // first SOURCE_CHANGE, before CAPTURE was ever set up).
     if (sourceChangePending_ && (!captureStreaming_ || lastSeen_)) {
-      VDEC_TRY(setupCapture());
+      VDEC_TRY(unlessFailed(setupCapture(), sink));
+      if (stopped_) return okStatus();
       continue;
     }
     if (lastSeen_ && stopSent_) {
@@ -133,6 +142,21 @@ Status MediaStreamClient::decodeLoop(const BitstreamReader& input, FrameSink& si
       return okStatus();
     }
   }
+}
+
+// A session whose decoder failed answers every ioctl with EIO, and its ERROR event may still be
+// on the way: an EIO is the end of the decode (not a failure) once that event arrives.
+Status MediaStreamClient::unlessFailed(Status status, FrameSink& sink) {
+  if (status || session_->lastErrno() != EIO) return status;
+  const auto deadline = std::chrono::steady_clock::now() + kErrorEventWait;
+  while (!stopped_ && std::chrono::steady_clock::now() < deadline) {
+    auto events = session_->waitEvents(kErrorEventWait);
+    if (!events) break;
+    for (const MediaEvent& event : *events) {
+      if (event.type == wire::VIRTIO_MEDIA_EVT_ERROR) VDEC_TRY(handleEvent(event, sink));
+    }
+  }
+  return stopped_ ? okStatus() : status;
 }
 
 Status MediaStreamClient::handleEvent(const MediaEvent& event, FrameSink& sink) {
@@ -300,6 +324,8 @@ Status MediaStreamClient::closeSession() {
       auto stats = readStats();
       if (stats) {
         summary_.stats = *stats;
+      } else if (session_->lastErrno() == EINVAL) {
+        summary_.statsUnavailable = stats.error().message;  // an unknown control
       } else {
         first = makeError(stats.error());
       }

@@ -47,6 +47,7 @@ class MediaStreamClient {
   Status decodeLoop(const BitstreamReader& input, FrameSink& sink);
   Status feedInputs(const BitstreamReader& input);
   Status handleEvent(const MediaEvent& event, FrameSink& sink);
+  Status unlessFailed(Status status, FrameSink& sink);
   Status handleDqbuf(const wire::virtio_media_event_dqbuf& event, FrameSink& sink);
   Status queueCapture(MediaBuffer& buffer);
   Status setupCapture();
