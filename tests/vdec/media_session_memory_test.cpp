@@ -137,5 +137,20 @@ TEST_F(MediaSessionMemoryTest, NewPagesForAQueuedAgainBufferAreUsed) {
   EXPECT_EQ(fake()->decoded[1].bytes, (std::vector<uint8_t>{2, 2}));
 }
 
+TEST_F(MediaSessionMemoryTest, BufferEntryTablesAreChargedToTheSessionBudget) {
+  DeviceConfig config;
+  // One buffer of one page (1088 bytes) and its 16-byte input (272): 1360; a second buffer no.
+  config.maxStreamMemory = 2400;
+  restart(config);
+  const uint32_t session = openDecoder();
+  ASSERT_EQ(ioctl(session, 15, userptrBuffer(kOut, 0, kInputBase, 4096, 16)).status, 0u);
+  EXPECT_EQ(ioctl(session, 15, userptrBuffer(kOut, 1, kInputBase + 0x10000, 4096, 16)).status,
+            uint32_t{ENOMEM});
+  close(session);
+  // Closing gave everything back.
+  const uint32_t again = openDecoder();
+  EXPECT_EQ(ioctl(again, 15, userptrBuffer(kOut, 0, kInputBase, 4096, 16)).status, 0u);
+}
+
 }  // namespace
 }  // namespace vdec::media::testing

@@ -51,7 +51,8 @@ std::optional<IoctlReply> MediaSession::requestBuffers(uint64_t tag,
   if (queue->streaming) return error(EBUSY, "REQBUFS on a streaming queue");
   const uint32_t floor = queue == &capture_ ? minCaptureBuffers() : 1;
   req.count = std::clamp(req.count, floor, kMaxBuffers);
-  queue->slots.assign(req.count, BufferSlot{});
+  queue->slots.clear();
+  queue->slots.resize(req.count);
   queue->type = req.type;
   queue->memory = req.memory;
   if (queue == &capture_ && session_) session_->setGuestBufferCount(req.count);
@@ -121,27 +122,37 @@ Status MediaSession::attachMemory(BufferSlot& slot, uint32_t memory,
       return makeError(ErrorCode::kInvalidParameter, "USERPTR buffer without pages");
     }
     const auto& pages = payload.sharedPages[0];
-    if (slot.memory && samePages(slot.pages, pages)) return okStatus();
-    auto made = buffers::makeGuestPagesResource(ctx_.memory, pages, ctx_.config.maxResourceBytes);
-    if (!made) return makeError(made.error());
-    slot.memory = std::move(*made);
-    slot.pages = pages;
+    if (!slot.memory || !samePages(slot.pages, pages)) {
+      // The entry table is charged before anything is built from it (as Stream does).
+      auto charge = budget_->tryCharge(kBufferCost + pages.size() * kBufferEntryCost);
+      if (!charge) return makeError(ErrorCode::kOutOfMemory, "buffer over the memory budget");
+      auto made =
+          buffers::makeGuestPagesResource(ctx_.memory, pages, ctx_.config.maxResourceBytes);
+      if (!made) return makeError(made.error());
+      slot.memory = std::move(*made);
+      slot.charge = std::move(*charge);
+      slot.pages = pages;
+    }
   } else {
     if (payload.objects.empty()) {
       return makeError(ErrorCode::kInvalidParameter, "DMABUF buffer without an object");
     }
-    if (slot.memory && slot.pages.empty() && slot.object == payload.objects[0]) return okStatus();
-    if (ctx_.resolver == nullptr) {
-      return makeError(ErrorCode::kInvalidOperation,
-                       "virtio objects need a front-end with SHARED_OBJECT support");
+    if (!slot.memory || !slot.pages.empty() || slot.object != payload.objects[0]) {
+      if (ctx_.resolver == nullptr) {
+        return makeError(ErrorCode::kInvalidOperation,
+                         "virtio objects need a front-end with SHARED_OBJECT support");
+      }
+      auto charge = budget_->tryCharge(kBufferCost + kBufferEntryCost);
+      if (!charge) return makeError(ErrorCode::kOutOfMemory, "buffer over the memory budget");
+      auto fd = ctx_.resolver->lookup(payload.objects[0]);
+      if (!fd) return makeError(fd.error());
+      auto made = buffers::makeObjectResource(std::move(*fd), 0, ctx_.config.maxResourceBytes);
+      if (!made) return makeError(made.error());
+      slot.memory = std::move(*made);
+      slot.charge = std::move(*charge);
+      slot.pages.clear();
+      slot.object = payload.objects[0];
     }
-    auto fd = ctx_.resolver->lookup(payload.objects[0]);
-    if (!fd) return makeError(fd.error());
-    auto made = buffers::makeObjectResource(std::move(*fd), 0, ctx_.config.maxResourceBytes);
-    if (!made) return makeError(made.error());
-    slot.memory = std::move(*made);
-    slot.pages.clear();
-    slot.object = payload.objects[0];
   }
   if (slot.memory->size() < length) {
     return makeError(ErrorCode::kInvalidParameter, "buffer of {} bytes, {} needed",
@@ -172,7 +183,8 @@ IoctlReply MediaSession::queueBuffer(const MediaBufferPayload& payload, bool pre
                                      length));
   }
   if (auto status = attachMemory(slot, queue->memory, payload, needed); !status) {
-    return error(EINVAL, status.error().message);
+    return error(status.error().code == ErrorCode::kOutOfMemory ? ENOMEM : EINVAL,
+                 status.error().message);
   }
   if (prepareOnly) {
     auto reply = bufferReply(payload, *queue, b.index);

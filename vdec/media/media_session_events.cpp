@@ -28,7 +28,13 @@ void MediaSession::returnLastBuffer() {
     }
     return;
   }
+  // No buffer yet: the next QBUF(CAPTURE) gets LAST. The client may wait for SOURCE_CHANGE before
+  // it queues one, so that is not held back.
   lastBufferOwed_ = true;
+  if (sourceChangeAfterLast_) {
+    sourceChangeAfterLast_ = false;
+    sendEvent(V4L2_EVENT_SOURCE_CHANGE, V4L2_EVENT_SRC_CH_RESOLUTION);
+  }
 }
 
 void MediaSession::sendDqbuf(const Queue& queue, uint32_t index, uint32_t bytesUsed,
