@@ -304,7 +304,7 @@ def command_seeds():
     for name, request in media_requests().items():
         seeds["media_" + name] = b"\xc0" + request
     # virtio-media device mode (first byte 0xE0 | threads): a whole decode through MediaDevice.
-    seeds["media_device_decode_h264"] = b"\xe0" + media_decode_script(one)
+    seeds["device_media_decode_h264"] = b"\xe0" + media_decode_script(one)
     return seeds
 
 
