@@ -260,6 +260,18 @@ TEST_F(MediaSessionTest, SeekDropsQueuedInputWithoutDqbufAndRestarts) {
   EXPECT_EQ(events[0].dqbuf.buffer.timestamp_sec, 4);
 }
 
+TEST_F(MediaSessionTest, ReqbufsOnOutputDropsInputQueuedBeforeStreamon) {
+  const uint32_t session = openDecoder();
+  const uint8_t data[] = {1, 2, 3};
+  ASSERT_EQ(qbufInput(session, 0, data, 1).status, 0u);
+  ASSERT_EQ(reqbufs(session, kOut, 2).status, 0u);  // the queued buffer goes with the old set
+  ASSERT_EQ(qbufInput(session, 1, data, 2).status, 0u);
+  ASSERT_EQ(streamOn(session, kOut).status, 0u);
+  ASSERT_NE(fake(), nullptr);
+  ASSERT_EQ(fake()->decoded.size(), 1u);
+  EXPECT_EQ(fake()->decoded[0].timestamp, timestampFromTimeval(2, 0));
+}
+
 TEST_F(MediaSessionTest, DecoderErrorSendsErrorEventAndLaterCommandsFailWithEio) {
   const uint32_t session = openStreamingDecoder(64, 64);
   emit(codecs::StreamError{"broken"});

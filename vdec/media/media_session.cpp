@@ -176,21 +176,27 @@ std::optional<IoctlReply> MediaSession::stream(uint64_t tag, const std::vector<s
 
 void MediaSession::stopOutput() {
   output_.streaming = false;
+  dropOutputBuffers();
+  if (drain_ == Drain::kDraining) drain_ = Drain::kNone;
+  // The copies already in the decoder go with the reset; their entries leave on ResetDone.
+  resetBoundary_ = nextInputSeq_;
+  if (session_) session_->reset();
+}
+
+void MediaSession::dropOutputBuffers() {
   for (auto& slot : output_.slots) {
     slot.queued = false;
     slot.inputSeq.reset();
   }
   for (auto& [seq, pending] : pendingInputs_) pending.dropped = true;
-  heldInputs_.clear();
-  // The copies still in the decoder go with the reset; their entries leave on ResetDone.
-  resetBoundary_ = nextInputSeq_;
-  if (drain_ == Drain::kDraining) drain_ = Drain::kNone;
-  if (session_) {
-    session_->reset();
-  } else {
-    std::erase_if(pendingInputs_, [](const auto& entry) { return true; });
-    pendingInputBytes_ = 0;
+  // Copies not handed to the decoder yet go now, with their entries.
+  for (const HeldInput& held : heldInputs_) {
+    if (auto it = pendingInputs_.find(held.seq); it != pendingInputs_.end()) {
+      pendingInputBytes_ -= it->second.cost;
+      pendingInputs_.erase(it);
+    }
   }
+  heldInputs_.clear();
 }
 
 bool MediaSession::stopCapture(std::optional<uint64_t> tag) {

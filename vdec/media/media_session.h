@@ -138,6 +138,9 @@ class MediaSession {
   // Stops CAPTURE: nullopt if the answer waits for OutputCleared (tag kept).
   bool stopCapture(std::optional<uint64_t> tag);
   void stopOutput();
+  // OUTPUT buffers leave the device without DQBUF (STREAMOFF, REQBUFS): held copies are freed,
+  // copies in the decoder are marked dropped.
+  void dropOutputBuffers();
   void onFormatChanged(const codecs::StreamFormat& format);
   void onPicture(const codecs::PictureReady& picture);
   void onInputDone(uint32_t seq);

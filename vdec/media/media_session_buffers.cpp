@@ -42,13 +42,17 @@ std::optional<IoctlReply> MediaSession::requestBuffers(uint64_t tag,
         return std::nullopt;  // answered with `req` by onOutputCleared()
       }
     }
-    if (queue == &output_ && output_.streaming) stopOutput();
+    if (queue == &output_) {
+      if (output_.streaming) stopOutput();
+      dropOutputBuffers();
+    }
     queue->slots.clear();
     queue->type = req.type;
     queue->memory = req.memory;
     return IoctlReply{0, toPayload(req)};
   }
   if (queue->streaming) return error(EBUSY, "REQBUFS on a streaming queue");
+  if (queue == &output_) dropOutputBuffers();  // queued, not streaming: held copies go
   const uint32_t floor = queue == &capture_ ? minCaptureBuffers() : 1;
   req.count = std::clamp(req.count, floor, kMaxBuffers);
   queue->slots.clear();
