@@ -3,9 +3,10 @@
 // through a VideoDevice with the real FFmpeg backend and a memfd guest RAM.
 //
 // Input format (tests/fuzz/make_seeds.py writes seeds in it):
-//   byte 0 = mode. Bits 7 and 6 set: virtio-media parser mode, the rest is one commandq request
-//   for media::parseMediaCommand(). Bit 7 alone: parser mode, the rest is one request for
-//   parseCommand().
+//   byte 0 = mode. Bits 7, 6 and 5 set: virtio-media device mode (bit 0: two decoder threads),
+//   records through a MediaDevice (tests/fuzz/media_device_script.h). Bits 7 and 6 alone:
+//   virtio-media parser mode, the rest is one commandq request for media::parseMediaCommand().
+//   Bit 7 alone: parser mode, the rest is one request for parseCommand().
 //   Otherwise device mode (bit 0: two decoder threads instead of one), then records until the
 //   input ends, each [u8 kind][u16 length][length bytes]:
 //     kind % 4 == 0  command:    u16 response capacity (at least 8), then the request bytes
@@ -33,6 +34,7 @@
 
 #include "codecs/ffmpeg_backend.h"
 #include "tests/fuzz/fuzz_support.h"
+#include "tests/fuzz/media_device_script.h"
 #include "vdec/command.h"
 #include "vdec/device_config.h"
 #include "vdec/media/media_command.h"
@@ -258,6 +260,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   ByteReader in(std::span(data, size));
   const uint8_t mode = in.u8();
+  static auto backend = std::make_shared<vdec::codecs::FfmpegBackend>();
+  static const FuzzGuestMemory ram = makeFuzzGuestMemory(kRamSize, kRamBase);
+  if ((mode & 0xE0) == 0xE0) {
+    ram.clear();
+    MediaDeviceScript script(backend, ram, 1 + (mode & 1));
+    script.run(in);
+    script.finish();
+    return 0;
+  }
   if ((mode & 0xC0) == 0xC0) {
     mediaParserMode(std::span(data + 1, size - 1));
     return 0;
@@ -266,8 +277,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     parserMode(std::span(data + 1, size - 1));
     return 0;
   }
-  static auto backend = std::make_shared<vdec::codecs::FfmpegBackend>();
-  static const FuzzGuestMemory ram = makeFuzzGuestMemory(kRamSize, kRamBase);
   ram.clear();
   DeviceScript script(backend, ram, 1 + (mode & 1));
   script.run(in);

@@ -303,6 +303,8 @@ def command_seeds():
         seeds["parse_" + name] = b"\x80" + request
     for name, request in media_requests().items():
         seeds["media_" + name] = b"\xc0" + request
+    # virtio-media device mode (first byte 0xE0 | threads): a whole decode through MediaDevice.
+    seeds["device_media_decode_h264"] = b"\xe0" + media_decode_script(one)
     return seeds
 
 
@@ -353,6 +355,43 @@ def media_requests():
             sg(0x7000, 12)),
         "querycap_enotty": media_ioctl(0, bytes(104)),
     }
+
+
+V4L2_OUTPUT_MPLANE = 10
+V4L2_EVENT_SOURCE_CHANGE, V4L2_EVENT_EOS = 5, 2
+
+
+def media_decode_script(bitstream, session=0):
+    """OPEN, S_FMT(H264), events, OUTPUT REQBUFS/QBUF/STREAMON, then CAPTURE set-up after the
+    source change, a drain (DECODER_CMD STOP) and CLOSE (no writable part)."""
+    out_base = OUT_BASE
+    s = ram(0, bitstream)
+    s += cmd(struct.pack("<II", MEDIA_OPEN, 0))
+    fmt = struct.pack("<II", V4L2_OUTPUT_MPLANE, 0) + struct.pack("<IIII", 320, 180, 0x34363248, 1)
+    s += cmd(media_ioctl(5, fmt + bytes(208 - len(fmt)), session))
+    for event in (V4L2_EVENT_SOURCE_CHANGE, V4L2_EVENT_EOS):
+        s += cmd(media_ioctl(90, struct.pack("<I", event) + bytes(28), session))
+    s += cmd(media_ioctl(8, struct.pack("<IIIIB3x", 1, V4L2_OUTPUT_MPLANE, V4L2_MEMORY_USERPTR,
+                                        0, 0), session))
+    length = (len(bitstream) + 4095) // 4096 * 4096
+    plane = struct.pack("<IIQI", len(bitstream), length, 0, 0) + bytes(44)
+    sgs = b"".join(sg(RAM_BASE + o, 4096) for o in range(0, length, 4096))
+    s += cmd(media_ioctl(15, v4l2_buffer(V4L2_OUTPUT_MPLANE, V4L2_MEMORY_USERPTR, 1) + plane +
+                         sgs, session))
+    s += cmd(media_ioctl(18, struct.pack("<I", V4L2_OUTPUT_MPLANE), session))
+    s += wait(100, WAIT_EVENT) + events()
+    s += cmd(media_ioctl(8, struct.pack("<IIIIB3x", 8, V4L2_CAPTURE_MPLANE, V4L2_MEMORY_USERPTR,
+                                        0, 0), session))
+    for i in range(8):
+        plane = struct.pack("<IIQI", 0, OUT_SIZE, 0, 0) + bytes(44)
+        sgs = b"".join(sg(out_base + i * OUT_SIZE + o, 4096) for o in range(0, OUT_SIZE, 4096))
+        s += cmd(media_ioctl(15, v4l2_buffer(V4L2_CAPTURE_MPLANE, V4L2_MEMORY_USERPTR, 1, i) +
+                             plane + sgs, session), capacity=1024)
+    s += cmd(media_ioctl(18, struct.pack("<I", V4L2_CAPTURE_MPLANE), session))
+    s += cmd(media_ioctl(96, struct.pack("<II", 1, 0) + bytes(64), session))  # STOP
+    s += wait(100) + events()
+    s += cmd(struct.pack("<IIII", MEDIA_CLOSE, 0, session, 0), capacity=0)
+    return s
 
 
 # ---- bitstream_fuzzer -----------------------------------------------------------------------

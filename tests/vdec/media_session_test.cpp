@@ -176,6 +176,44 @@ TEST_F(MediaSessionTest, ResolutionChangeReturnsLastThenSourceChangeAndResumesIn
   EXPECT_EQ(fake()->outputs.size(), 5u);
 }
 
+TEST_F(MediaSessionTest, ResolutionChangeWithNoCaptureBufferQueuedStillAnnouncesIt) {
+  const uint32_t session = openStreamingDecoder(320, 240);
+  for (uint32_t i = 0; i < 4; ++i) emit(codecs::PictureReady{i, i});
+  pump();
+  EXPECT_EQ(takeEvents().size(), 4u);  // every CAPTURE buffer is with the client
+  emit(codecs::FormatChanged{streamFormat(640, 360)});
+  pump();
+  pump();
+  auto events = takeEvents();
+  ASSERT_EQ(events.size(), 1u);  // the client may wait for it before queuing
+  EXPECT_EQ(events[0].event.type, uint32_t{V4L2_EVENT_SOURCE_CHANGE});
+  ASSERT_EQ(qbufCapture(session, 2).status, 0u);  // ... and the next buffer is the LAST one
+  events = takeEvents();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_TRUE(events[0].dqbuf.buffer.flags & V4L2_BUF_FLAG_LAST);
+}
+
+TEST_F(MediaSessionTest, StreamOffDuringAResolutionChangeStillAnnouncesIt) {
+  const uint32_t session = openStreamingDecoder(320, 240);
+  fake()->holdClears = true;
+  emit(codecs::FormatChanged{streamFormat(640, 360)});
+  pump();
+  EXPECT_TRUE(takeEvents().empty());  // waiting for the buffers to come back for LAST
+  auto request = ioctlRequest(19, session).bytes();
+  RequestBuilder type;
+  type.add(uint32_t{kCap});
+  auto more = type.bytes();
+  request.insert(request.end(), more.begin(), more.end());
+  EXPECT_TRUE(send(request).empty());  // STREAMOFF waits for the decoder
+  auto events = takeEvents();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].event.type, uint32_t{V4L2_EVENT_SOURCE_CHANGE});
+  for (const auto& ids : fake()->heldClears) emit(codecs::OutputCleared{ids});
+  pump();
+  EXPECT_EQ(device_->takeCompletions().size(), 1u);
+  EXPECT_TRUE(takeEvents().empty());
+}
+
 TEST_F(MediaSessionTest, StreamOffCaptureWaitsUntilTheDecoderGaveTheBuffersBack) {
   const uint32_t session = openStreamingDecoder(64, 64);
   fake()->holdClears = true;
@@ -220,6 +258,18 @@ TEST_F(MediaSessionTest, SeekDropsQueuedInputWithoutDqbufAndRestarts) {
   auto events = takeEvents();
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].dqbuf.buffer.timestamp_sec, 4);
+}
+
+TEST_F(MediaSessionTest, ReqbufsOnOutputDropsInputQueuedBeforeStreamon) {
+  const uint32_t session = openDecoder();
+  const uint8_t data[] = {1, 2, 3};
+  ASSERT_EQ(qbufInput(session, 0, data, 1).status, 0u);
+  ASSERT_EQ(reqbufs(session, kOut, 2).status, 0u);  // the queued buffer goes with the old set
+  ASSERT_EQ(qbufInput(session, 1, data, 2).status, 0u);
+  ASSERT_EQ(streamOn(session, kOut).status, 0u);
+  ASSERT_NE(fake(), nullptr);
+  ASSERT_EQ(fake()->decoded.size(), 1u);
+  EXPECT_EQ(fake()->decoded[0].timestamp, timestampFromTimeval(2, 0));
 }
 
 TEST_F(MediaSessionTest, DecoderErrorSendsErrorEventAndLaterCommandsFailWithEio) {

@@ -65,6 +65,10 @@ class MediaSession {
 
   static constexpr uint32_t kMaxBuffers = 32;  // per queue
   static constexpr uint64_t kInputEntryCost = 256;  // as Stream::kInputEntryCost
+  // A buffer's memory object and its entry table, per buffer and per SG entry (as Stream's
+  // kResourceCost and kResourceEntryCost), charged to the session's memory budget.
+  static constexpr uint64_t kBufferCost = 1024;
+  static constexpr uint64_t kBufferEntryCost = 64;
 
  private:
   struct BufferSlot {
@@ -75,6 +79,7 @@ class MediaSession {
     std::vector<buffers::GuestRange> pages;  // what `memory` was made from
     buffers::Uuid object{};
     std::shared_ptr<buffers::ResourceMemory> memory;
+    MemoryBudget::Charge charge;  // what `memory` holds (kBufferCost, kBufferEntryCost)
     std::optional<uint32_t> inputSeq;  // OUTPUT: the decode() it is waiting for
   };
   struct Queue {
@@ -133,6 +138,9 @@ class MediaSession {
   // Stops CAPTURE: nullopt if the answer waits for OutputCleared (tag kept).
   bool stopCapture(std::optional<uint64_t> tag);
   void stopOutput();
+  // OUTPUT buffers leave the device without DQBUF (STREAMOFF, REQBUFS): held copies are freed,
+  // copies in the decoder are marked dropped.
+  void dropOutputBuffers();
   void onFormatChanged(const codecs::StreamFormat& format);
   void onPicture(const codecs::PictureReady& picture);
   void onInputDone(uint32_t seq);
