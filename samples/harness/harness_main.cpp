@@ -17,6 +17,7 @@
 #include "samples/harness/decode_runner.h"
 #include "samples/harness/frame_sink.h"
 #include "samples/harness/media_driver.h"
+#include "samples/harness/media_session.h"
 #include "samples/harness/media_stream_client.h"
 #include "samples/harness/object_exporter.h"
 #include "samples/harness/spawned_device.h"
@@ -241,6 +242,9 @@ int runDecode(const CommonOptions& common, const DecodeCliOptions& cli) {
                 static_cast<unsigned long long>(stats.bytesCopiedPerFrame) * stats.frames,
                 stats.bytesCopiedPerFrame);
   }
+  if (summary->refusedRequeues > 0)
+    std::printf("  %u CAPTURE re-queues refused (EINVAL) ahead of a SOURCE_CHANGE\n",
+                summary->refusedRequeues);
   if (!summary->statsUnavailable.empty())
     std::printf("statistics: not offered by the device (%s)\n", summary->statsUnavailable.c_str());
   if (summary->errorEvents > 0) return fail("the device reported an error event for the stream");
@@ -281,6 +285,9 @@ int runQuery(const CommonOptions& common) {
                      strnlen(reinterpret_cast<const char*>(config.card), sizeof(config.card)));
     std::printf("virtio-media device \"%s\": device_caps %#x, device_type %u\n", card.c_str(),
                 config.device_caps, config.device_type);
+    auto formats = describeMediaFormats(*driver->mediaDriver);
+    if (!formats) return fail(formats.error().message);
+    std::printf("%s", formats->c_str());
     return driver->close();
   }
   const wire::virtio_video_config& config = (*driver)->config();

@@ -14,10 +14,12 @@ static_assert(sizeof(v4l2_requestbuffers) == 20);
 static_assert(sizeof(v4l2_event_subscription) == 32);
 static_assert(sizeof(v4l2_selection) == 64);
 static_assert(sizeof(v4l2_control) == 8);
+static_assert(sizeof(v4l2_fmtdesc) == 64);
 static_assert(sizeof(v4l2_decoder_cmd) == 72);
 
 const char* ioctlName(unsigned long request) {
   switch (request) {
+    case VIDIOC_ENUM_FMT: return "VIDIOC_ENUM_FMT";
     case VIDIOC_G_FMT: return "VIDIOC_G_FMT";
     case VIDIOC_S_FMT: return "VIDIOC_S_FMT";
     case VIDIOC_REQBUFS: return "VIDIOC_REQBUFS";
@@ -50,6 +52,14 @@ Status MediaSession::fixedIoctl(unsigned long request, std::span<std::byte> payl
     return makeError(ErrorCode::kBackendFailure, "{} (session {}): {} payload bytes, expected {}",
                      ioctlName(request), id_, reply.payload.size(), payload.size());
   return okStatus();
+}
+
+Result<v4l2_fmtdesc> MediaSession::enumFmt(uint32_t type, uint32_t index) {
+  v4l2_fmtdesc desc{};
+  desc.type = type;
+  desc.index = index;
+  VDEC_TRY(ioctlOn(VIDIOC_ENUM_FMT, desc));
+  return desc;
 }
 
 Result<v4l2_format> MediaSession::gFmt(uint32_t type) {
@@ -128,6 +138,27 @@ Result<int32_t> MediaSession::gCtrl(uint32_t id) {
   control.id = id;
   VDEC_TRY(ioctlOn(VIDIOC_G_CTRL, control));
   return control.value;
+}
+
+Result<std::string> describeMediaFormats(MediaDriver& driver) {
+  VDEC_ASSIGN_OR_RETURN(uint32_t id, driver.open());
+  MediaSession session(driver, id);
+  std::string text;
+  for (uint32_t type : {V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE, V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE}) {
+    text += type == V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE ? "OUTPUT (coded) formats:\n"
+                                                      : "CAPTURE (raw) formats:\n";
+    for (uint32_t index = 0; index < 64; ++index) {
+      auto desc = session.enumFmt(type, index);
+      if (!desc) break;  // EINVAL past the last one
+      const uint32_t f = desc->pixelformat;
+      const char* name = reinterpret_cast<const char*>(desc->description);
+      text += fmt::format("  {:c}{:c}{:c}{:c} {}\n", char(f & 0xff), char((f >> 8) & 0xff),
+                          char((f >> 16) & 0xff), char(f >> 24),
+                          std::string_view(name, strnlen(name, sizeof(desc->description))));
+    }
+  }
+  VDEC_TRY(driver.close(id));
+  return text;
 }
 
 }  // namespace vdec::harness

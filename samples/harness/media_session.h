@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "samples/harness/media_driver.h"
@@ -34,6 +35,8 @@ class MediaSession {
   // into it (also on failure, when the device wrote it).
   Status fixedIoctl(unsigned long request, std::span<std::byte> payload, bool writesBack = true);
 
+  // ENUM_FMT: the index-th format of the queue `type`; EINVAL past the end.
+  Result<v4l2_fmtdesc> enumFmt(uint32_t type, uint32_t index);
   Result<v4l2_format> gFmt(uint32_t type);
   Status sFmt(v4l2_format& format);
   Result<v4l2_requestbuffers> reqbufs(uint32_t type, uint32_t memory, uint32_t count);
@@ -61,5 +64,9 @@ class MediaSession {
   uint32_t id_;
   uint32_t lastErrno_ = 0;
 };
+
+// Opens a session, lists the ENUM_FMT formats of both queues ("OUTPUT (coded) formats:" then
+// "  H264 description" lines, the same for CAPTURE) and closes it.
+Result<std::string> describeMediaFormats(MediaDriver& driver);
 
 }  // namespace vdec::harness

@@ -131,8 +131,11 @@ Status MediaStreamClient::decodeLoop(const BitstreamReader& input, FrameSink& si
       for (const MediaEvent& event : *trailing) VDEC_TRY(handleEvent(event, sink));
     }
     // Dynamic resolution change: once the LAST buffer of the old resolution is out (or at the
-    // first SOURCE_CHANGE, before CAPTURE was ever set up).
-    if (sourceChangePending_ && (!captureStreaming_ || lastSeen_)) {
+    // first SOURCE_CHANGE, before CAPTURE was ever set up; or with no CAPTURE buffer queued,
+    // which leaves the device none to mark LAST).
+    const bool captureQueued = std::any_of(outputs_.begin(), outputs_.end(),
+                                           [](const MediaBuffer& b) { return b.queued; });
+    if (sourceChangePending_ && (!captureStreaming_ || lastSeen_ || !captureQueued)) {
       VDEC_TRY(unlessFailed(setupCapture(), sink));
       if (stopped_) return okStatus();
       continue;
@@ -239,8 +242,19 @@ Status MediaStreamClient::handleDqbuf(const wire::virtio_media_event_dqbuf& even
     lastSeen_ = true;  // no more CAPTURE buffers until STREAMOFF/STREAMON or START
     return okStatus();
   }
-  if (stopped_ || lastSeen_) return okStatus();
-  return queueCapture(buffer);
+  if (stopped_ || lastSeen_ || requeueRefused_) return okStatus();
+  Status queued = queueCapture(buffer);
+  if (!queued && session_->lastErrno() == EINVAL) {
+    // The device already applies the next resolution's sizeimage, before its SOURCE_CHANGE
+    // reached us (see docs/virtio-media.md): the buffer stays with the client, the
+    // SOURCE_CHANGE must follow (idleTimeout otherwise), and the capture set-up reallocates.
+    logs::harness().warn("session {}: CAPTURE buffer {} refused ({}); expecting SOURCE_CHANGE",
+                         session_->id(), b.index, queued.error().message);
+    requeueRefused_ = true;
+    ++summary_.refusedRequeues;
+    return okStatus();
+  }
+  return queued;
 }
 
 Status MediaStreamClient::queueCapture(MediaBuffer& buffer) {
@@ -295,6 +309,7 @@ Status MediaStreamClient::setupCapture() {
   captureStreaming_ = true;
   sourceChangePending_ = false;
   lastSeen_ = false;
+  requeueRefused_ = false;
   const buffers::Rect& v = layout_.visible;
   logs::harness().info("session {}: capture {}x{} {} (visible {}x{}+{}+{}), {} x {} bytes in {}",
                        s.id(), layout_.width, layout_.height,
@@ -352,6 +367,7 @@ Status MediaStreamClient::closeSession() {
   outputs_.clear();
   inputs_.clear();
   outputStreaming_ = captureStreaming_ = sourceChangePending_ = lastSeen_ = false;
+  requeueRefused_ = false;
   stopSent_ = stopped_ = false;
   nextUnit_ = 0;
   return first;
