@@ -97,6 +97,9 @@ struct ClipCase {
   uint32_t fourcc;
 };
 
+// gtest would print the struct's bytes, padding included.
+void PrintTo(const ClipCase& value, std::ostream* out) { *out << value.clip; }
+
 class MediaFfmpegClipTest : public MediaFfmpegTest, public ::testing::WithParamInterface<ClipCase> {};
 
 // The whole dev-decoder.rst sequence as a V4L2 client runs it: OUTPUT set up and streaming,
