@@ -148,7 +148,8 @@ TEST_F(MediaSessionTest, StopBeforeAnythingDecodedReturnsLastAtOnce) {
   EXPECT_TRUE(events[0].dqbuf.buffer.flags & V4L2_BUF_FLAG_LAST);
 }
 
-TEST_F(MediaSessionTest, ResolutionChangeReturnsLastThenSourceChangeAndResumesInTheNewLayout) {
+// dev-decoder.rst: SOURCE_CHANGE first, then the old pictures end with a LAST buffer.
+TEST_F(MediaSessionTest, ResolutionChangeSendsSourceChangeThenLastAndResumesInTheNewLayout) {
   const uint32_t session = openStreamingDecoder(320, 240);
   emit(codecs::PictureReady{0, 1});
   emit(codecs::FormatChanged{streamFormat(640, 360, 5)});
@@ -159,9 +160,11 @@ TEST_F(MediaSessionTest, ResolutionChangeReturnsLastThenSourceChangeAndResumesIn
   ASSERT_EQ(events.size(), 3u);
   EXPECT_EQ(events[0].dqbuf.buffer.index, 0u);
   EXPECT_EQ(events[0].dqbuf.planes[0].bytesused, 320u * 240 * 3 / 2);
-  EXPECT_TRUE(events[1].dqbuf.buffer.flags & V4L2_BUF_FLAG_LAST);
-  EXPECT_EQ(events[1].dqbuf.planes[0].bytesused, 0u);
-  EXPECT_EQ(events[2].event.type, uint32_t{V4L2_EVENT_SOURCE_CHANGE});
+  EXPECT_EQ(events[1].type, w::VIRTIO_MEDIA_EVT_EVENT);
+  EXPECT_EQ(events[1].event.type, uint32_t{V4L2_EVENT_SOURCE_CHANGE});
+  EXPECT_EQ(events[2].type, w::VIRTIO_MEDIA_EVT_DQBUF);
+  EXPECT_TRUE(events[2].dqbuf.buffer.flags & V4L2_BUF_FLAG_LAST);
+  EXPECT_EQ(events[2].dqbuf.planes[0].bytesused, 0u);
   // The client sets CAPTURE up again.
   ASSERT_EQ(streamOn(session, kCap, false).status, 0u);
   ASSERT_EQ(reqbufs(session, kCap, 0).status, 0u);
@@ -185,7 +188,7 @@ TEST_F(MediaSessionTest, ResolutionChangeWithNoCaptureBufferQueuedStillAnnounces
   pump();
   pump();
   auto events = takeEvents();
-  ASSERT_EQ(events.size(), 1u);  // the client may wait for it before queuing
+  ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].event.type, uint32_t{V4L2_EVENT_SOURCE_CHANGE});
   ASSERT_EQ(qbufCapture(session, 2).status, 0u);  // ... and the next buffer is the LAST one
   events = takeEvents();
@@ -193,25 +196,24 @@ TEST_F(MediaSessionTest, ResolutionChangeWithNoCaptureBufferQueuedStillAnnounces
   EXPECT_TRUE(events[0].dqbuf.buffer.flags & V4L2_BUF_FLAG_LAST);
 }
 
-TEST_F(MediaSessionTest, StreamOffDuringAResolutionChangeStillAnnouncesIt) {
+TEST_F(MediaSessionTest, StreamOffBeforeTheLastBufferOfAResolutionChangeSkipsIt) {
   const uint32_t session = openStreamingDecoder(320, 240);
   fake()->holdClears = true;
   emit(codecs::FormatChanged{streamFormat(640, 360)});
   pump();
-  EXPECT_TRUE(takeEvents().empty());  // waiting for the buffers to come back for LAST
+  auto events = takeEvents();  // LAST waits for the buffers to come back
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].event.type, uint32_t{V4L2_EVENT_SOURCE_CHANGE});
   auto request = ioctlRequest(19, session).bytes();
   RequestBuilder type;
   type.add(uint32_t{kCap});
   auto more = type.bytes();
   request.insert(request.end(), more.begin(), more.end());
   EXPECT_TRUE(send(request).empty());  // STREAMOFF waits for the decoder
-  auto events = takeEvents();
-  ASSERT_EQ(events.size(), 1u);
-  EXPECT_EQ(events[0].event.type, uint32_t{V4L2_EVENT_SOURCE_CHANGE});
   for (const auto& ids : fake()->heldClears) emit(codecs::OutputCleared{ids});
   pump();
   EXPECT_EQ(device_->takeCompletions().size(), 1u);
-  EXPECT_TRUE(takeEvents().empty());
+  EXPECT_TRUE(takeEvents().empty());  // no LAST buffer after STREAMOFF
 }
 
 TEST_F(MediaSessionTest, StreamOffCaptureWaitsUntilTheDecoderGaveTheBuffersBack) {

@@ -202,12 +202,6 @@ void MediaSession::dropOutputBuffers() {
 bool MediaSession::stopCapture(std::optional<uint64_t> tag) {
   capture_.streaming = false;
   lastBufferOwed_ = false;
-  if (sourceChangeAfterLast_) {
-    // A resolution change waited for its LAST buffer: CAPTURE stopped, the client needs only
-    // the event.
-    sourceChangeAfterLast_ = false;
-    sendEvent(V4L2_EVENT_SOURCE_CHANGE, V4L2_EVENT_SRC_CH_RESOLUTION);
-  }
   if (drain_ == Drain::kStopped) {
     drain_ = Drain::kNone;  // STREAMOFF(CAPTURE) ends the stopped state: held input decodes
     submitHeldInputs();

@@ -38,8 +38,8 @@ struct IoctlReply {
 //   CAPTURE (frames): after SOURCE_CHANGE: G_FMT -> REQBUFS(n >= MIN_BUFFERS_FOR_CAPTURE) -> QBUF
 //     -> STREAMON: the layout goes to the decoder, buffers are lent to it, pictures come back as
 //     DQBUF events. Drain: DECODER_CMD(STOP) -> ... -> empty CAPTURE buffer with FLAG_LAST (+EOS).
-//   Resolution change: old pictures, an empty LAST buffer, SOURCE_CHANGE; the client sets CAPTURE
-//     up again. Seek: STREAMOFF(OUTPUT) drops queued inputs (decoder reset).
+//   Resolution change: SOURCE_CHANGE, then (CAPTURE streaming) an empty LAST buffer after the
+//     old pictures; the client sets CAPTURE up again. Seek: STREAMOFF(OUTPUT) drops queued inputs (decoder reset).
 // Memory: USERPTR (SHARED_PAGES: guest pages) and DMABUF (VIRTIO_OBJECT: resolved UUIDs); MMAP is
 // refused with EINVAL (no shared memory region). A CAPTURE buffer's memory is written only while
 // it is queued: STREAMOFF(CAPTURE) is answered once the decoder gave every lent buffer back.
@@ -168,7 +168,6 @@ class MediaSession {
   Queue capture_;
   Drain drain_ = Drain::kNone;
   bool lastBufferOwed_ = false;       // FLAG_LAST goes to the next queued CAPTURE buffer
-  bool sourceChangeAfterLast_ = false;  // SOURCE_CHANGE follows that buffer
   bool resolutionClearPending_ = false;  // clearOutput() for a resolution change
   std::optional<uint64_t> streamOffTag_;  // STREAMOFF/REQBUFS(CAPTURE) waiting for OutputCleared
   bool streamOffReqbufsZero_ = false;    // ... and it is a REQBUFS(0): slots go too

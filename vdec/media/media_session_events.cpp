@@ -22,19 +22,9 @@ void MediaSession::returnLastBuffer() {
     slot.queued = false;
     lastBufferOwed_ = false;
     sendDqbuf(capture_, i, 0, V4L2_BUF_FLAG_LAST, 0);
-    if (sourceChangeAfterLast_) {
-      sourceChangeAfterLast_ = false;
-      sendEvent(V4L2_EVENT_SOURCE_CHANGE, V4L2_EVENT_SRC_CH_RESOLUTION);
-    }
     return;
   }
-  // No buffer yet: the next QBUF(CAPTURE) gets LAST. The client may wait for SOURCE_CHANGE before
-  // it queues one, so that is not held back.
-  lastBufferOwed_ = true;
-  if (sourceChangeAfterLast_) {
-    sourceChangeAfterLast_ = false;
-    sendEvent(V4L2_EVENT_SOURCE_CHANGE, V4L2_EVENT_SRC_CH_RESOLUTION);
-  }
+  lastBufferOwed_ = true;  // the next QBUF(CAPTURE) comes back at once with LAST
 }
 
 void MediaSession::sendDqbuf(const Queue& queue, uint32_t index, uint32_t bytesUsed,
@@ -103,13 +93,12 @@ void MediaSession::onFormatChanged(const codecs::StreamFormat& format) {
   logs::device().info("media session {}: stream {}x{} (visible {}x{}), {} CAPTURE buffers", id_,
                       format.codedWidth, format.codedHeight, format.visible.width,
                       format.visible.height, minCaptureBuffers());
-  if (!capture_.streaming) {
-    sendEvent(V4L2_EVENT_SOURCE_CHANGE, V4L2_EVENT_SRC_CH_RESOLUTION);
-    return;
-  }
-  // CAPTURE runs with the old layout: its pictures are all out (events come in order); an
-  // empty LAST buffer ends them, then SOURCE_CHANGE (dev-decoder.rst, dynamic resolution change).
-  sourceChangeAfterLast_ = true;
+  // dev-decoder.rst, dynamic resolution change: first the event (queries answer the new
+  // format from now on), then the pictures from before the change, the last of them marked
+  // LAST. The decoder delivered those already (events come in order), so an empty LAST buffer
+  // follows when CAPTURE runs with the old layout.
+  sendEvent(V4L2_EVENT_SOURCE_CHANGE, V4L2_EVENT_SRC_CH_RESOLUTION);
+  if (!capture_.streaming) return;
   const bool anyLent = std::any_of(capture_.slots.begin(), capture_.slots.end(),
                                    [](const BufferSlot& s) { return s.lent; });
   if (anyLent) {
