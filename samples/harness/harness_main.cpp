@@ -128,7 +128,8 @@ Result<DecodeOptions> decodeOptions(const CommonOptions& common) {
   options.inputBuffers = common.inputBuffers;
   auto client = parseClientMode(common.client);
   if (!client) return makeError(ErrorCode::kInvalidParameter, "unknown --client {}", common.client);
-  options.client = *client;
+  // virtio-media has one client model (MediaStreamClient): --client is ignored there.
+  options.client = common.media() ? ClientMode::kHarness : *client;
   if (common.protocol != "video" && common.protocol != "media")
     return makeError(ErrorCode::kInvalidParameter, "unknown --protocol {}", common.protocol);
   return options;
