@@ -29,6 +29,7 @@ using buffers::GuestRange;
 constexpr uint64_t kReadableArea = 2ull << 20;  // SG lists of big scattered frames fit
 constexpr uint64_t kWritableArea = 64ull << 10;
 constexpr size_t kEventSize = sizeof(wire::virtio_media_event_dqbuf);  // 608
+constexpr size_t kMaxUnclaimedEvents = 16;
 
 }  // namespace
 
@@ -77,6 +78,7 @@ struct MediaDriver::Impl {
   std::optional<uint16_t> inFlight;             // the command's head
   std::optional<UsedElem> completed;            // its completion
   std::map<uint32_t, std::deque<MediaEvent>> sessions;
+  std::deque<MediaEvent> unclaimed;  // events of sessions not tracked (yet)
   std::string failure;  // set once the connection is unusable
   std::unique_ptr<VhostUserFrontend> frontend;
 
@@ -120,7 +122,14 @@ Status MediaDriver::Impl::handleEvent(const UsedElem& used) {
     if (session != sessions.end()) {
       session->second.push_back(std::move(ev));
     } else {
-      logs::harness().warn("event {} for unknown session {} dropped", ev.type, ev.sessionId);
+      // Possibly a session whose OPEN completes in this same pass: kept (a few) until
+      // trackSession(), else dropped as the guest drops them.
+      if (unclaimed.size() == kMaxUnclaimedEvents) {
+        logs::harness().warn("event {} for unknown session {} dropped", unclaimed.front().type,
+                             unclaimed.front().sessionId);
+        unclaimed.pop_front();
+      }
+      unclaimed.push_back(std::move(ev));
     }
   } else {
     logs::harness().warn("event of {} bytes dropped (shorter than its header)", length);
@@ -323,7 +332,18 @@ Status MediaDriver::close(uint32_t sessionId) {
   return okStatus();
 }
 
-void MediaDriver::trackSession(uint32_t sessionId) { impl_->sessions[sessionId]; }
+void MediaDriver::trackSession(uint32_t sessionId) {
+  Impl& d = *impl_;
+  auto& queue = d.sessions[sessionId];
+  for (auto it = d.unclaimed.begin(); it != d.unclaimed.end();) {
+    if (it->sessionId == sessionId) {
+      queue.push_back(std::move(*it));
+      it = d.unclaimed.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
 
 Result<std::vector<MediaEvent>> MediaDriver::waitEvents(uint32_t sessionId,
                                                         std::chrono::milliseconds timeout) {

@@ -77,9 +77,10 @@ class MediaDriver {
   Status close(uint32_t sessionId);
 
   // Returns the queued events of `sessionId`, waiting up to `timeout` for at least one. Events
-  // of unknown sessions are logged and dropped, as the guest drops them.
+  // of unknown sessions are kept (the last 16) until trackSession() claims them, since one may
+  // arrive in the same pass as its OPEN's answer; older ones are logged and dropped.
   Result<std::vector<MediaEvent>> waitEvents(uint32_t sessionId, std::chrono::milliseconds timeout);
-  // Starts queueing events for `sessionId` (open() does it).
+  // Starts queueing events for `sessionId` (open() does it), with its unclaimed ones.
   void trackSession(uint32_t sessionId);
 
   // Closes the socket abruptly (VMM crash). The object is unusable afterwards.
