@@ -76,9 +76,12 @@ void CommandEventDevice::popCommands(Virtqueue& queue) {
     chain.readable = {};
     const uint64_t cost =
         kPendingCommandCost + chain.writable.capacity() * sizeof(chain.writable.front());
+    // A command without a writable part (virtio-media's CLOSE) cannot be told it failed, and it
+    // frees memory: it is never refused for the budget.
+    const bool chargeable = budget_ && chain.writableBytes > 0;
     std::optional<MemoryBudget::Charge> charge;
-    if (budget_) charge = budget_->tryCharge(cost);
-    if (budget_ && !charge) {
+    if (chargeable) charge = budget_->tryCharge(cost);
+    if (chargeable && !charge) {
       warnLimited("command over memory budget",
                   "command chain {} rejected: {} bytes of {} held by the daemon", chain.head,
                   budget_->used(), budget_->limit());

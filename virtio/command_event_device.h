@@ -26,7 +26,8 @@ namespace vdec::virtio {
 // until it is answered; the readable spans are dropped once the request is copied. What it holds
 // is charged to the daemon's MemoryBudget before it is kept (kPendingCommandCost plus the
 // spans); a command over the budget is answered at once with rejectedResponse() (the protocol's
-// out-of-memory error) and never reaches the device.
+// out-of-memory error) and never reaches the device. A command without a writable part (which
+// only acceptsCommandsWithoutResponse() devices get) is never refused.
 //
 // Event buffers stay in the avail ring until an event is ready, so nothing is lost when the
 // ring is stopped and restarted. Responses that complete while the command queue is stopped

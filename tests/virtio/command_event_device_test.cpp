@@ -158,6 +158,25 @@ TEST_F(CommandEventDeviceTest, CommandsWithoutResponseReachDevicesThatTakeThem) 
   EXPECT_EQ(device_.pendingCommands(), 0u);
 }
 
+// ... and such a command (CLOSE, which frees memory) is never refused for the memory budget: it
+// could not be told so.
+TEST_F(CommandEventDeviceTest, CommandsWithoutResponseAreNeverRefusedForTheBudget) {
+  EchoDevice device(MemoryBudget::create(1));
+  device.takesCommandsWithoutResponse = true;
+  commandRing_.setDesc(0, kData, 3, 0);  // no writable part
+  commandRing_.publish(0);
+  queueCommand(1, 0x100);  // over the budget: refused
+  device.onQueueKick(CommandEventDevice::kCommandQueue, table());
+  ASSERT_EQ(device.tags.size(), 1u);
+  EXPECT_EQ(device.capacities[0], 0u);
+  ASSERT_EQ(commandRing_.usedIdx(), 2);
+  // The refused one is used at once, the CLOSE once the device answered.
+  EXPECT_EQ(commandRing_.usedElem(0).id, 1u);
+  EXPECT_EQ(commandRing_.usedElem(0).len, 1u);  // rejectedResponse()
+  EXPECT_EQ(commandRing_.usedElem(1).id, 0u);
+  EXPECT_EQ(commandRing_.usedElem(1).len, 0u);
+}
+
 // Issue 10 finding 6a: pending commands are charged to the memory budget before they are kept.
 // The queue size does not bound them: a guest may publish a head again while it is pending.
 // Over the budget the command is answered at once (rejectedResponse) and never submitted.
