@@ -21,10 +21,9 @@ ThreadBudget::Lease leaseThreads(const SessionOptions& options) {
 
 Result<std::unique_ptr<FfmpegEngine>> FfmpegEngine::create(CodedFormat format,
                                                            const SessionOptions& options) {
-  const AVCodec* codec = avcodec_find_decoder(avCodecId(format));
+  const AVCodec* codec = findSoftwareDecoder(avCodecId(format));
   if (codec == nullptr) {
-    return makeError(ErrorCode::kUnsupported, "libavcodec has no {} decoder",
-                     codedFormatName(format));
+    return makeError(ErrorCode::kUnsupported, "{}", missingDecoderReason(avCodecId(format)));
   }
   AvCodecContextPtr context(avcodec_alloc_context3(codec));
   if (!context) return makeError(ErrorCode::kOutOfMemory, "avcodec_alloc_context3() failed");
