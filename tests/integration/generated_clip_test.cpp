@@ -28,8 +28,8 @@ std::string caseName(const ::testing::TestParamInfo<GeneratedCase>& info) {
 
 // Makes (or takes from the cache) the clip; skips with one line when the host cannot make it.
 #define VDEC_GENERATE_OR_SKIP(clip, name)                                          \
-  if (!ClipFactory::unavailableReason().empty())                                   \
-    GTEST_SKIP() << ClipFactory::unavailableReason();                              \
+  if (!ClipFactory::unavailableReason(standardClip(name).codec).empty())           \
+    GTEST_SKIP() << ClipFactory::unavailableReason(standardClip(name).codec);      \
   auto clip = ClipFactory().generate(standardClip(name));                          \
   ASSERT_TRUE(clip.has_value()) << clip.error().message
 
