@@ -2,7 +2,10 @@
 // BitstreamReader: Annex-B chunking and container demuxing.
 #include "samples/harness/bitstream_reader.h"
 
+#include <stdlib.h>
+
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <set>
@@ -111,6 +114,27 @@ TEST(BitstreamReader, Av1IvfGivesOneTemporalUnitPerUnit) {
   EXPECT_FALSE(BitstreamReader::open(clip->path, {CodedFormat::kVp9, std::nullopt}));
   // No Annex-B fallback for AV1: a file libavformat cannot open is an error.
   EXPECT_FALSE(BitstreamReader::open(clip->path + ".missing", {CodedFormat::kAv1, std::nullopt}));
+
+  // The same temporal units back to back, a raw low-overhead .obu file: libavformat's obu
+  // demuxer gives them back one per unit.
+  std::string dir = (std::filesystem::temp_directory_path() / "vdec-obu-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  const std::string obu = dir + "/clip.obu";
+  {
+    std::ofstream out(obu, std::ios::binary);
+    for (const BitstreamUnit& unit : reader->units()) {
+      out.write(reinterpret_cast<const char*>(unit.data.data()),
+                static_cast<std::streamsize>(unit.data.size()));
+    }
+  }
+  auto raw = BitstreamReader::open(obu, {CodedFormat::kAv1, std::nullopt});
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(raw) << raw.error().message;
+  EXPECT_EQ(raw->codec(), CodedFormat::kAv1);
+  ASSERT_EQ(raw->units().size(), reader->units().size());
+  for (size_t i = 0; i < raw->units().size(); ++i) {
+    EXPECT_EQ(raw->units()[i].data, reader->units()[i].data) << i;
+  }
 }
 
 TEST(BitstreamReader, CodecFromExtension) {
