@@ -31,7 +31,7 @@ bool stridesAligned(const FrameLayout& layout, uint32_t align) {
 
 OutputPathDecision decideOutputPath(ResourceMemory& memory, const FrameLayout& layout,
                                     const OutputPathPolicy& policy) {
-  if (policy.forceBounce) return {OutputPath::kBounce, "bounce forced (--copy-mode bounce)"};
+  if (policy.forceBounce) return {OutputPath::kBounce, "bounce forced (--copy-mode bounce, or a decoder without direct rendering: libdav1d)"};
   if (layout.totalSize() > memory.size()) {
     return {OutputPath::kBounce, fmt::format("resource of {} bytes is smaller than the frame ({})",
                                              memory.size(), layout.totalSize())};

@@ -8,7 +8,8 @@
 
 namespace vdec::codecs {
 
-// Declared in the order of their virtio-video values, so sorting either gives the same order.
+// Declared in the order of their virtio-video values, so sorting either gives the same order
+// (profiles without a virtio-video value come last).
 enum class CodecProfile : uint8_t {
   kH264Baseline,  // also ConstrainedBaseline
   kH264Main,
@@ -25,6 +26,11 @@ enum class CodecProfile : uint8_t {
   kVp9Profile1,
   kVp9Profile2,
   kVp9Profile3,
+  // AV1 (no virtio-video values: virtio-media only). Main is 8/10-bit 4:2:0 (only 8-bit
+  // decodes), High adds 4:4:4, Professional 4:2:2 and 12-bit.
+  kAv1Main,
+  kAv1High,
+  kAv1Professional,
 };
 
 // H.264 levels (the only codec whose levels a capability lists), in increasing order.

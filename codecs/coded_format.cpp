@@ -9,6 +9,7 @@ std::string_view codedFormatName(CodedFormat format) {
     case CodedFormat::kHevc: return "hevc";
     case CodedFormat::kVp8: return "vp8";
     case CodedFormat::kVp9: return "vp9";
+    case CodedFormat::kAv1: return "av1";
   }
   return "?";
 }
@@ -18,6 +19,7 @@ std::optional<CodedFormat> parseCodedFormat(std::string_view name) {
   if (name == "hevc" || name == "h265") return CodedFormat::kHevc;
   if (name == "vp8") return CodedFormat::kVp8;
   if (name == "vp9") return CodedFormat::kVp9;
+  if (name == "av1") return CodedFormat::kAv1;
   return std::nullopt;
 }
 

@@ -5,6 +5,7 @@
 #include <bit>
 
 #include "codecs/av_ptr.h"
+#include "codecs/ffmpeg_format.h"
 
 extern "C" {
 #include <libavutil/cpu.h>
@@ -18,7 +19,7 @@ DecoderAlignment decoderAlignment(AVCodecID codec, int pixelFormat, uint32_t cod
   alignment.codedWidth = codedWidth;
   alignment.codedHeight = codedHeight;
   alignment.pixelFormat = pixelFormat;
-  AvCodecContextPtr context(avcodec_alloc_context3(avcodec_find_decoder(codec)));
+  AvCodecContextPtr context(avcodec_alloc_context3(findSoftwareDecoder(codec)));
   const uint32_t cpuAlign = static_cast<uint32_t>(av_cpu_max_align());
   if (!context) {
     alignment.lineAlign = std::max(64u, cpuAlign);

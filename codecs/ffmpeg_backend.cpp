@@ -31,6 +31,8 @@ std::vector<CodecProfile> codecProfiles(CodedFormat format, const AVCodec& codec
     }
   } else if (format == CodedFormat::kVp8) {
     avProfiles.assign(kVp8Profiles.begin(), kVp8Profiles.end());
+  } else if (format == CodedFormat::kAv1) {
+    avProfiles.push_back(FF_PROFILE_AV1_MAIN);  // libdav1d decodes every AV1 profile
   }
   std::vector<CodecProfile> profiles;
   for (int avProfile : avProfiles) {
@@ -78,17 +80,23 @@ std::optional<CodecProfile> codecProfile(CodedFormat format, int avProfile) {
     case CodedFormat::kVp9:
       if (avProfile == FF_PROFILE_VP9_0) return CodecProfile::kVp9Profile0;
       return std::nullopt;
+    case CodedFormat::kAv1:
+      // Main holds 8-bit 4:2:0 (10-bit streams are refused when their first picture comes);
+      // High (4:4:4) and Professional (4:2:2, 12-bit) have no 8-bit 4:2:0 stream.
+      if (avProfile == FF_PROFILE_AV1_MAIN) return CodecProfile::kAv1Main;
+      return std::nullopt;
   }
   return std::nullopt;
 }
 
 std::vector<CodecCapability> FfmpegBackend::capabilities() const {
   std::vector<CodecCapability> result;
-  for (CodedFormat format :
-       {CodedFormat::kH264, CodedFormat::kHevc, CodedFormat::kVp8, CodedFormat::kVp9}) {
-    const AVCodec* codec = avcodec_find_decoder(avCodecId(format));
+  for (CodedFormat format : {CodedFormat::kH264, CodedFormat::kHevc, CodedFormat::kVp8,
+                             CodedFormat::kVp9, CodedFormat::kAv1}) {
+    const AVCodec* codec = findSoftwareDecoder(avCodecId(format));
     if (codec == nullptr) {
-      logs::codecs().debug("ffmpeg: no decoder for {}", codedFormatName(format));
+      logs::codecs().info("ffmpeg: no {}: {}", codedFormatName(format),
+                          missingDecoderReason(avCodecId(format)));
       continue;
     }
     CodecCapability capability;

@@ -21,10 +21,9 @@ ThreadBudget::Lease leaseThreads(const SessionOptions& options) {
 
 Result<std::unique_ptr<FfmpegEngine>> FfmpegEngine::create(CodedFormat format,
                                                            const SessionOptions& options) {
-  const AVCodec* codec = avcodec_find_decoder(avCodecId(format));
+  const AVCodec* codec = findSoftwareDecoder(avCodecId(format));
   if (codec == nullptr) {
-    return makeError(ErrorCode::kUnsupported, "libavcodec has no {} decoder",
-                     codedFormatName(format));
+    return makeError(ErrorCode::kUnsupported, "{}", missingDecoderReason(avCodecId(format)));
   }
   AvCodecContextPtr context(avcodec_alloc_context3(codec));
   if (!context) return makeError(ErrorCode::kOutOfMemory, "avcodec_alloc_context3() failed");
@@ -62,7 +61,11 @@ Result<std::unique_ptr<FfmpegEngine>> FfmpegEngine::create(CodedFormat format,
   std::unique_ptr<FfmpegProbe> probe = FfmpegProbe::create(avCodecId(format));
   if (!probe) logs::codecs().warn("ffmpeg: {}: no probe decoder", codec->name);
   logs::codecs().debug("ffmpeg: {} session, {} threads", codec->name, context->thread_count);
-  return std::unique_ptr<FfmpegEngine>(new FfmpegEngine(format, options, std::move(threads),
+  // A decoder without AV_CODEC_CAP_DR1 (libdav1d: pictures from its own pool) never calls
+  // get_buffer2: every picture is copied (bounce), decided up front instead of waiting for lends.
+  SessionOptions engineOptions = options;
+  if ((codec->capabilities & AV_CODEC_CAP_DR1) == 0) engineOptions.forceBounce = true;
+  return std::unique_ptr<FfmpegEngine>(new FfmpegEngine(format, engineOptions, std::move(threads),
                                                         std::move(pool), std::move(context),
                                                         std::move(probe)));
 }

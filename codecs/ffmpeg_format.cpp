@@ -20,8 +20,24 @@ AVCodecID avCodecId(CodedFormat format) {
       return AV_CODEC_ID_VP8;
     case CodedFormat::kVp9:
       return AV_CODEC_ID_VP9;
+    case CodedFormat::kAv1:
+      return AV_CODEC_ID_AV1;
   }
   return AV_CODEC_ID_NONE;
+}
+
+const AVCodec* findSoftwareDecoder(AVCodecID codec) {
+  if (codec == AV_CODEC_ID_AV1) return avcodec_find_decoder_by_name("libdav1d");
+  return avcodec_find_decoder(codec);
+}
+
+std::string missingDecoderReason(AVCodecID codec) {
+  if (codec == AV_CODEC_ID_AV1) {
+    return "libavcodec has no libdav1d decoder (AV1 needs FFmpeg built with --enable-libdav1d; "
+           "the native av1 decoder is hardware-only)";
+  }
+  const char* name = avcodec_get_name(codec);
+  return std::string("libavcodec has no ") + (name != nullptr ? name : "such") + " decoder";
 }
 
 std::string avErrorString(int error) {

@@ -18,6 +18,12 @@ namespace vdec::codecs {
 
 AVCodecID avCodecId(CodedFormat format);
 
+// The software decoder for `codec`, null when libavcodec has none. AV1 is libdav1d's, by name:
+// FFmpeg 5.1's native av1 decoder only decodes through a hardware accelerator.
+const AVCodec* findSoftwareDecoder(AVCodecID codec);
+// Why findSoftwareDecoder() found nothing, for an error message.
+std::string missingDecoderReason(AVCodecID codec);
+
 // The text of a libav error code ("Invalid data found when processing input").
 std::string avErrorString(int error);
 

@@ -4,7 +4,7 @@
 namespace vdec::codecs {
 
 std::unique_ptr<FfmpegProbe> FfmpegProbe::create(AVCodecID codec) {
-  const AVCodec* decoder = avcodec_find_decoder(codec);
+  const AVCodec* decoder = findSoftwareDecoder(codec);
   if (decoder == nullptr) return nullptr;
   AvCodecContextPtr context(avcodec_alloc_context3(decoder));
   if (!context) return nullptr;

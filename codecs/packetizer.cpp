@@ -4,25 +4,36 @@
 #include <algorithm>
 #include <cstring>
 
+#include "codecs/av1_temporal_unit.h"
 #include "codecs/ffmpeg_format.h"
 #include "vdec/base/logging.h"
 
 namespace vdec::codecs {
 namespace {
 
+// VP8 has no parser in libavcodec 5.1. AV1's (av1_parser.c) splits nothing: it describes the
+// whole temporal unit it is given, so one buffer must be one temporal unit anyway.
+bool wholeFramesOnly(CodedFormat format) {
+  return format == CodedFormat::kVp8 || format == CodedFormat::kAv1;
+}
+
 AvParserPtr makeParser(CodedFormat format) {
-  if (format == CodedFormat::kVp8) return nullptr;  // no VP8 parser in libavcodec 5.1
+  if (wholeFramesOnly(format)) return nullptr;
   return AvParserPtr(av_parser_init(avCodecId(format)));
 }
 
-// VP8 frame tag: bit 0 of the first byte is 0 on key frames (RFC 6386, 9.1).
-bool isVp8KeyFrame(const uint8_t* data, size_t size) { return size > 0 && (data[0] & 1) == 0; }
+// VP8 frame tag: bit 0 of the first byte is 0 on key frames (RFC 6386, 9.1). AV1: a sequence
+// header and a KEY_FRAME (av1_temporal_unit.h).
+bool isKeyFrame(CodedFormat format, const uint8_t* data, size_t size) {
+  if (format == CodedFormat::kAv1) return inspectAv1TemporalUnit({data, size}).keyFrame;
+  return size > 0 && (data[0] & 1) == 0;
+}
 
 }  // namespace
 
 Packetizer::Packetizer(CodedFormat format) : format_(format), parser_(makeParser(format)) {}
 
-bool Packetizer::valid() const { return format_ == CodedFormat::kVp8 || parser_ != nullptr; }
+bool Packetizer::valid() const { return wholeFramesOnly(format_) || parser_ != nullptr; }
 
 void Packetizer::start(InputChunk input) {
   parsedIn_ += input.bytes.size();
@@ -84,9 +95,14 @@ std::optional<ParsedPacket> Packetizer::parseStep(AVCodecContext& context) {
   if (!parser_) {
     // One buffer is one frame.
     parsedOut_ += size;
-    if (size <= kMaxPacketSize) {
+    if (format_ == CodedFormat::kAv1 && !inspectAv1TemporalUnit({bytes.data(), size}).wellFormed) {
+      // libdav1d refuses such a unit whole, and one that held a key frame's sequence header
+      // leaves it refusing every later unit too (until a flush): never sent.
+      logs::codecs().debug("input {}: OBU sizes overrun the {}-byte temporal unit; skipped",
+                           current_->id, size);
+    } else if (size <= kMaxPacketSize) {
       ParsedPacket parsed = number(bytes.data(), static_cast<int>(size), current_->timestamp,
-                                   isVp8KeyFrame(bytes.data(), size), false);
+                                   isKeyFrame(format_, bytes.data(), size), false);
       if (parsed.packet) result = std::move(parsed);
     } else {
       logs::codecs().debug("input {} of {} bytes is too large for one frame; skipped",

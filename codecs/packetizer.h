@@ -29,7 +29,10 @@ struct ParsedPacket {
 };
 
 // Annex-B input (H.264, HEVC) and VP9 go through libavcodec's parser, so buffers may cut the
-// stream anywhere; VP8 has no parser in libavcodec 5.1 and takes one frame per buffer.
+// stream anywhere. VP8 (no parser in libavcodec 5.1) takes one frame per buffer, AV1 one
+// temporal unit per buffer in the low-overhead OBU format (av1_temporal_unit.h; libavcodec's av1
+// parser only describes whole units). Such a buffer is one packet, unchanged; an AV1 buffer whose
+// OBU sizes overrun it is consumed without a packet.
 //
 // Timestamps: a packet carries the timestamp of the input that holds its first byte (the
 // parser's own pts follows MPEG PES rules and would give whole-frame buffers none). The parser's
@@ -66,7 +69,7 @@ class Packetizer {
 
   // Bytes one parser call reads at most (it also bounds the parser's int sizes).
   static constexpr size_t kMaxParseChunk = size_t{1} << 20;
-  // One VP8 frame at most.
+  // One VP8 frame or AV1 temporal unit at most.
   static constexpr size_t kMaxPacketSize = size_t{64} << 20;
   // Packets whose timestamps are remembered (pictures come out within the DPB's reach).
   static constexpr size_t kTrackedPackets = 4096;
@@ -90,7 +93,7 @@ class Packetizer {
   void finishInput();
 
   const CodedFormat format_;
-  AvParserPtr parser_;  // null for VP8
+  AvParserPtr parser_;  // null for VP8 and AV1
   std::optional<InputChunk> current_;
   size_t currentSize_ = 0;    // bytes of current_ (its vector grows by the parser's padding)
   size_t currentOffset_ = 0;  // bytes of current_ handed to the parser

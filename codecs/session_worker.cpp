@@ -19,6 +19,9 @@ constexpr uint32_t kMaxMinBuffers = 32;
 uint32_t minOutputBuffers(CodedFormat format, int refs, int hasBFrames, int picturesInFlight) {
   if (format == CodedFormat::kVp8) refs = 3;  // last, golden, altref
   if (format == CodedFormat::kVp9) refs = 8;  // reference slots, any may hold its own picture
+  // AV1: 8 reference slots too; show_existing_frame outputs a slot's picture again (a copy:
+  // libdav1d decodes into its own pictures, never into the guest's).
+  if (format == CodedFormat::kAv1) refs = 8;
   const int needed =
       std::max(refs, 1) + std::max(hasBFrames, 0) + std::max(picturesInFlight, 1) + 2;
   return std::min(static_cast<uint32_t>(needed), kMaxMinBuffers);

@@ -31,6 +31,8 @@ std::vector<VaCodecProfile> codecProfilesForVa(VAProfile profile) {
               {CodedFormat::kVp8, CodecProfile::kVp8Profile3}};
     case VAProfileVP9Profile0:
       return {{CodedFormat::kVp9, CodecProfile::kVp9Profile0}};
+    case VAProfileAV1Profile0:  // Main; Profile1 (High) is 4:4:4, which we do not output
+      return {{CodedFormat::kAv1, CodecProfile::kAv1Main}};
     default:
       return {};
   }
@@ -38,8 +40,8 @@ std::vector<VaCodecProfile> codecProfilesForVa(VAProfile profile) {
 
 std::vector<CodecCapability> vaCapabilities(const std::vector<buffers::VaDecodeProfile>& profiles) {
   std::vector<CodecCapability> result;
-  for (CodedFormat format :
-       {CodedFormat::kH264, CodedFormat::kHevc, CodedFormat::kVp8, CodedFormat::kVp9}) {
+  for (CodedFormat format : {CodedFormat::kH264, CodedFormat::kHevc, CodedFormat::kVp8,
+                             CodedFormat::kVp9, CodedFormat::kAv1}) {
     CodecCapability capability;
     capability.format = format;
     capability.minWidth = kMinSize;

@@ -25,6 +25,7 @@ uint32_t virtioFromCodedFormat(codecs::CodedFormat format) {
     case codecs::CodedFormat::kHevc: return w::VIRTIO_VIDEO_FORMAT_HEVC;
     case codecs::CodedFormat::kVp8: return w::VIRTIO_VIDEO_FORMAT_VP8;
     case codecs::CodedFormat::kVp9: return w::VIRTIO_VIDEO_FORMAT_VP9;
+    case codecs::CodedFormat::kAv1: return 0;  // virtio-video has no AV1 format
   }
   return 0;
 }
@@ -65,6 +66,9 @@ uint32_t virtioFromProfile(codecs::CodecProfile profile) {
     case P::kVp9Profile1: return w::VIRTIO_VIDEO_PROFILE_VP9_PROFILE1;
     case P::kVp9Profile2: return w::VIRTIO_VIDEO_PROFILE_VP9_PROFILE2;
     case P::kVp9Profile3: return w::VIRTIO_VIDEO_PROFILE_VP9_PROFILE3;
+    case P::kAv1Main:
+    case P::kAv1High:
+    case P::kAv1Professional: return 0;  // no virtio-video AV1 profiles
   }
   return 0;
 }
@@ -116,9 +120,19 @@ uint64_t allBits(size_t count) {
 
 }  // namespace
 
+std::vector<codecs::CodecCapability> virtioVideoCodecs(
+    const std::vector<codecs::CodecCapability>& codecs) {
+  std::vector<codecs::CodecCapability> result;
+  for (const auto& codec : codecs) {
+    if (virtioFromCodedFormat(codec.format) != 0) result.push_back(codec);
+  }
+  return result;
+}
+
 std::vector<std::byte> buildCapabilityResponse(QueueType queue, uint32_t streamId,
-                                               const std::vector<codecs::CodecCapability>& codecs,
+                                               const std::vector<codecs::CodecCapability>& all,
                                                const std::vector<buffers::PixelFormat>& outputs) {
+  const std::vector<codecs::CodecCapability> codecs = virtioVideoCodecs(all);
   std::vector<std::byte> out;
   w::virtio_video_query_capability_resp header{};
   header.hdr = {w::VIRTIO_VIDEO_RESP_OK_QUERY_CAPABILITY, streamId};

@@ -37,7 +37,7 @@ Status sendAndReceive(AVCodecContext* context, const AVPacket* packet, AVFrame* 
 
 Result<LimitRun> decodeLimit(const harness::BitstreamReader& input, int threads) {
   const auto start = std::chrono::steady_clock::now();
-  const AVCodec* codec = avcodec_find_decoder(codecs::avCodecId(input.codec()));
+  const AVCodec* codec = codecs::findSoftwareDecoder(codecs::avCodecId(input.codec()));
   if (codec == nullptr) return makeError(ErrorCode::kUnsupported, "no libavcodec decoder");
   codecs::AvCodecContextPtr context(avcodec_alloc_context3(codec));
   if (!context) return makeError(ErrorCode::kOutOfMemory, "avcodec_alloc_context3() failed");

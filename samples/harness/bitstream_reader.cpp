@@ -53,6 +53,8 @@ std::optional<CodedFormat> codecFromId(AVCodecID id) {
       return CodedFormat::kVp8;
     case AV_CODEC_ID_VP9:
       return CodedFormat::kVp9;
+    case AV_CODEC_ID_AV1:
+      return CodedFormat::kAv1;
     default:
       return std::nullopt;
   }
@@ -178,7 +180,7 @@ Result<BitstreamReader> BitstreamReader::openContainer(const std::string& path,
   AVStream* stream = input->streams[streamIndex];
   auto codec = codecFromId(stream->codecpar->codec_id);
   if (!codec)
-    return makeError(ErrorCode::kUnsupported, "{}: codec {} is not h264/hevc/vp8/vp9", path,
+    return makeError(ErrorCode::kUnsupported, "{}: codec {} is not h264/hevc/vp8/vp9/av1", path,
                      avcodec_get_name(stream->codecpar->codec_id));
   if (options.codec && *options.codec != *codec)
     return makeError(ErrorCode::kInvalidParameter, "{} holds {}, not {}", path,
@@ -209,7 +211,10 @@ Result<BitstreamReader> BitstreamReader::openContainer(const std::string& path,
   BitstreamReader reader;
   reader.codec_ = *codec;
   reader.byteStream_ = false;
-  reader.description_ = fmt::format("{} demuxer, one frame per buffer", demuxer);
+  // AV1 (IVF, the obu demuxer of a raw low-overhead .obu file, Matroska, MP4): each packet is
+  // one temporal unit in the low-overhead OBU format, what the device takes per buffer.
+  reader.description_ = fmt::format("{} demuxer, one {} per buffer", demuxer,
+                                    *codec == CodedFormat::kAv1 ? "temporal unit" : "frame");
   std::unique_ptr<AVPacket, PacketDeleter> packet(av_packet_alloc());
   if (!packet) return makeError(ErrorCode::kOutOfMemory, "av_packet_alloc failed");
   auto take = [&reader](const AVPacket& p) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // BitstreamReader: the input units a guest feeds: raw Annex-B cut into byte chunks, or one
-// compressed frame per unit demuxed from a container (IVF, WebM/Matroska, MP4) by libavformat.
+// compressed frame per unit demuxed from a container (IVF, WebM/Matroska, MP4) by libavformat;
+// AV1 (IVF 'AV01', raw low-overhead .obu) one temporal unit per unit.
 #pragma once
 
 #include <cstddef>

@@ -39,6 +39,8 @@ uint32_t virtioCodedFormat(codecs::CodedFormat codec) {
       return wire::VIRTIO_VIDEO_FORMAT_VP8;
     case codecs::CodedFormat::kVp9:
       return wire::VIRTIO_VIDEO_FORMAT_VP9;
+    case codecs::CodedFormat::kAv1:
+      return 0;  // virtio-video has no AV1 format
   }
   return 0;
 }

@@ -81,6 +81,17 @@ std::string muxerFor(const std::string& codec) {
   return "ivf";
 }
 
+// The decoder of the reference: libavcodec's own, but for AV1 libdav1d (FFmpeg 5.1's native av1
+// decoder needs a hardware accelerator), the decoder the device uses too.
+std::string decoderFor(const std::string& codec) { return codec == "av1" ? "libdav1d" : codec; }
+
+// Segments that can follow another in one file: Annex-B streams byte for byte, AV1 IVF frames
+// (each segment starts with a sequence header and a key frame).
+bool segmentsJoin(const std::string& codec) { return muxerFor(codec) != "ivf" || codec == "av1"; }
+
+constexpr size_t kIvfHeaderBytes = 32;
+constexpr size_t kIvfFrameCountOffset = 24;
+
 // The md5 column of ffmpeg's framemd5 output ("stream, dts, pts, duration, size, md5").
 std::vector<std::string> readFrameMd5(const std::string& path) {
   std::ifstream in(path);
@@ -104,10 +115,22 @@ std::vector<std::string> readLines(const std::string& path) {
   return lines;
 }
 
-Status appendFile(const std::string& from, std::ofstream& to) {
+// Appends `from` to `to`, without its first `skip` bytes (a later IVF segment's file header).
+Status appendFile(const std::string& from, std::ofstream& to, size_t skip) {
   std::ifstream in(from, std::ios::binary);
   if (!in) return makeError(ErrorCode::kBackendFailure, "cannot read {}", from);
+  in.seekg(static_cast<std::streamoff>(skip));
+  if (!in) return makeError(ErrorCode::kBackendFailure, "{} is shorter than {} bytes", from, skip);
   to << in.rdbuf();
+  return okStatus();
+}
+
+// Sets the frame count of a joined IVF file's header (the first segment's count until then).
+Status setIvfFrameCount(const std::string& path, size_t frames) {
+  std::fstream file(path, std::ios::binary | std::ios::in | std::ios::out);
+  file.seekp(kIvfFrameCountOffset);
+  for (int i = 0; i < 4; ++i) file.put(static_cast<char>((frames >> (8 * i)) & 0xff));
+  if (!file) return makeError(ErrorCode::kBackendFailure, "cannot update {}", path);
   return okStatus();
 }
 
@@ -155,13 +178,13 @@ std::vector<std::string> ClipFactory::encodeCommand(const std::string& codec,
   return argv;
 }
 
-// As samples/data/README.txt: libavcodec's own decoder, one thread, every frame as decoded
+// As samples/data/README.txt: libavcodec's own decoder (AV1: libdav1d), one thread, every frame as decoded
 // (no frame-rate conversion, no scaling), the visible area as yuv420p.
 std::vector<std::string> ClipFactory::referenceCommand(const std::string& codec,
                                                        const std::string& input,
                                                        const std::string& output) {
   return {"ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-          "-threads", "1", "-flags", "unaligned", "-c:v", codec, "-i", input,
+          "-threads", "1", "-flags", "unaligned", "-c:v", decoderFor(codec), "-i", input,
           "-fps_mode", "passthrough", "-autoscale", "0", "-filter", "format=pix_fmts=yuv420p",
           "-f", "framemd5", output};
 }
@@ -183,8 +206,26 @@ const std::string& ClipFactory::unavailableReason() {
   return reason;
 }
 
+std::string ClipFactory::unavailableReason(const std::string& codec) {
+  if (!unavailableReason().empty() || codec != "av1") return unavailableReason();
+  static const std::string reason = [] {
+    ToolResult encoders = runTool({"ffmpeg", "-hide_banner", "-encoders"});
+    for (const char* encoder : {" libaom-av1 ", " libsvtav1 "}) {
+      if (encoders.output.find(encoder) == std::string::npos) {
+        return "ffmpeg has no" + std::string(encoder) + "encoder (Debian's ffmpeg has it)";
+      }
+    }
+    ToolResult decoders = runTool({"ffmpeg", "-hide_banner", "-decoders"});
+    if (decoders.output.find(" libdav1d ") == std::string::npos) {
+      return std::string("ffmpeg has no libdav1d decoder (Debian's ffmpeg has it)");
+    }
+    return std::string();
+  }();
+  return reason;
+}
+
 Result<GeneratedClip> ClipFactory::generate(const ClipSpec& spec) const {
-  if (spec.segments.empty() || (spec.segments.size() > 1 && muxerFor(spec.codec) == "ivf")) {
+  if (spec.segments.empty() || (spec.segments.size() > 1 && !segmentsJoin(spec.codec))) {
     return makeError(ErrorCode::kInvalidParameter, "clip {}: bad segment list", spec.name);
   }
   std::string key = spec.codec;
@@ -219,7 +260,10 @@ Result<GeneratedClip> ClipFactory::generate(const ClipSpec& spec) const {
     const std::string pieceMd5 = piece + ".framemd5";
     status = runOrFail(encodeCommand(spec.codec, spec.segments[i], piece));
     if (status) status = runOrFail(referenceCommand(spec.codec, piece, pieceMd5));
-    if (status) status = appendFile(piece, joined);
+    if (status) {
+      const bool laterIvf = i > 0 && muxerFor(spec.codec) == "ivf";
+      status = appendFile(piece, joined, laterIvf ? kIvfHeaderBytes : 0);
+    }
     if (status) {
       auto frames = readFrameMd5(pieceMd5);
       if (frames.size() != spec.segments[i].frames) {
@@ -232,6 +276,9 @@ Result<GeneratedClip> ClipFactory::generate(const ClipSpec& spec) const {
     fs::remove(pieceMd5, error);
   }
   joined.close();
+  if (status && spec.segments.size() > 1 && muxerFor(spec.codec) == "ivf") {
+    status = setIvfFrameCount(scratch + extensionFor(spec.codec), md5s.size());
+  }
   if (status) {
     std::ofstream out(scratch + ".md5", std::ios::trunc);
     for (const auto& md5 : md5s) out << md5 << "\n";
@@ -253,6 +300,7 @@ Result<GeneratedClip> ClipFactory::generate(const ClipSpec& spec) const {
 const std::vector<ClipSpec>& standardClips() {
   using Args = std::vector<std::string>;
   const Args x264{"-c:v", "libx264"};
+  const Args aom{"-c:v", "libaom-av1", "-cpu-used", "8"};
   const auto with = [](Args base, const Args& more) {
     base.insert(base.end(), more.begin(), more.end());
     return base;
@@ -295,6 +343,12 @@ const std::vector<ClipSpec>& standardClips() {
       {"vp9_tiny_16x16", "vp9",
        {{16, 16, 8, {"-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8"}}},
        "smallest frame"},
+      {"av1_aom_66x34", "av1", {{66, 34, 20, aom}},
+       "odd size (AV1 codes it exactly), hidden frames shown by show_existing_frame"},
+      {"av1_svt_320x180", "av1", {{320, 180, 20, {"-c:v", "libsvtav1", "-preset", "12"}}},
+       "SVT-AV1 random access: mini-GOP reordering, show_existing_frame"},
+      {"av1_resolution_change_96x64_to_66x34", "av1", {{96, 64, 8, aom}, {66, 34, 8, aom}},
+       "a new sequence header and key frame of another size mid-stream"},
   };
   return clips;
 }

@@ -6,6 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "codecs/ffmpeg_format.h"
+
 extern "C" {
 #include <libavcodec/avcodec.h>
 }
@@ -14,6 +16,7 @@ namespace vdec::codecs {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 
@@ -31,10 +34,13 @@ TEST(FfmpegBackendTest, NameAndOutputFormats) {
                           buffers::PixelFormat::kYv12));
 }
 
-TEST(FfmpegBackendTest, AdvertisesFourCodecsWithEightBit420Profiles) {
+bool hasLibdav1d() { return avcodec_find_decoder_by_name("libdav1d") != nullptr; }
+
+// Four codecs, and AV1 where libavcodec has libdav1d (Debian's has).
+TEST(FfmpegBackendTest, AdvertisesEveryCodecWithEightBit420Profiles) {
   FfmpegBackend backend;
   const auto caps = backend.capabilities();
-  ASSERT_EQ(caps.size(), 4u);
+  ASSERT_EQ(caps.size(), hasLibdav1d() ? 5u : 4u);
   for (CodedFormat format :
        {CodedFormat::kH264, CodedFormat::kHevc, CodedFormat::kVp8, CodedFormat::kVp9}) {
     const CodecCapability* cap = find(caps, format);
@@ -61,6 +67,29 @@ TEST(FfmpegBackendTest, AdvertisesFourCodecsWithEightBit420Profiles) {
               ElementsAre(CodecProfile::kVp8Profile0, CodecProfile::kVp8Profile1,
                           CodecProfile::kVp8Profile2, CodecProfile::kVp8Profile3));
   EXPECT_THAT(find(caps, CodedFormat::kVp9)->profiles, ElementsAre(CodecProfile::kVp9Profile0));
+  if (hasLibdav1d()) {
+    const CodecCapability* av1 = find(caps, CodedFormat::kAv1);
+    ASSERT_NE(av1, nullptr);
+    EXPECT_THAT(av1->profiles, ElementsAre(CodecProfile::kAv1Main));
+    EXPECT_THAT(av1->levels, IsEmpty());
+    EXPECT_EQ(av1->maxWidth, 8192u);
+  } else {
+    EXPECT_EQ(find(caps, CodedFormat::kAv1), nullptr);
+  }
+}
+
+TEST(FfmpegBackendTest, Av1IsLibdav1dsOrAClearError) {
+  const AVCodec* decoder = findSoftwareDecoder(AV_CODEC_ID_AV1);
+  if (hasLibdav1d()) {
+    ASSERT_NE(decoder, nullptr);
+    EXPECT_STREQ(decoder->name, "libdav1d");  // never the hardware-only native av1 decoder
+    // libdav1d decodes into its own pictures: no get_buffer2, so no direct rendering.
+    EXPECT_EQ(decoder->capabilities & AV_CODEC_CAP_DR1, 0);
+  } else {
+    EXPECT_EQ(decoder, nullptr);
+  }
+  EXPECT_THAT(missingDecoderReason(AV_CODEC_ID_AV1), HasSubstr("libdav1d"));
+  EXPECT_EQ(findSoftwareDecoder(AV_CODEC_ID_VP9), avcodec_find_decoder(AV_CODEC_ID_VP9));
 }
 
 TEST(FfmpegBackendTest, ProfileMappingLeavesOutWhatWeCannotOutput) {
@@ -72,6 +101,9 @@ TEST(FfmpegBackendTest, ProfileMappingLeavesOutWhatWeCannotOutput) {
   EXPECT_EQ(codecProfile(CodedFormat::kVp9, FF_PROFILE_VP9_1), std::nullopt);
   EXPECT_EQ(codecProfile(CodedFormat::kVp9, FF_PROFILE_VP9_2), std::nullopt);
   EXPECT_EQ(codecProfile(CodedFormat::kVp8, 4), std::nullopt);
+  EXPECT_EQ(codecProfile(CodedFormat::kAv1, FF_PROFILE_AV1_MAIN), CodecProfile::kAv1Main);
+  EXPECT_EQ(codecProfile(CodedFormat::kAv1, FF_PROFILE_AV1_HIGH), std::nullopt);
+  EXPECT_EQ(codecProfile(CodedFormat::kAv1, FF_PROFILE_AV1_PROFESSIONAL), std::nullopt);
 }
 
 TEST(FfmpegBackendTest, CreatesASessionForEveryCodec) {
@@ -81,6 +113,13 @@ TEST(FfmpegBackendTest, CreatesASessionForEveryCodec) {
     auto session = backend.createSession(format, SessionOptions{});
     ASSERT_TRUE(session) << session.error().message;
     EXPECT_NE(*session, nullptr);
+  }
+  auto av1 = backend.createSession(CodedFormat::kAv1, SessionOptions{});
+  if (hasLibdav1d()) {
+    ASSERT_TRUE(av1) << av1.error().message;
+  } else {
+    ASSERT_FALSE(av1);
+    EXPECT_THAT(av1.error().message, HasSubstr("libdav1d"));
   }
 }
 

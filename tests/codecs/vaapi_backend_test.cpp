@@ -200,8 +200,9 @@ TEST(VaapiProfilesTest, MapsTheEightBit420Profiles) {
   EXPECT_EQ(codecProfilesForVa(VAProfileHEVCMain)[0].profile, CodecProfile::kHevcMain);
   EXPECT_EQ(codecProfilesForVa(VAProfileVP8Version0_3).size(), 4u);
   EXPECT_EQ(codecProfilesForVa(VAProfileVP9Profile0)[0].format, CodedFormat::kVp9);
+  EXPECT_EQ(codecProfilesForVa(VAProfileAV1Profile0)[0].profile, CodecProfile::kAv1Main);
   for (VAProfile unused : {VAProfileHEVCMain10, VAProfileVP9Profile2, VAProfileJPEGBaseline,
-                           VAProfileMPEG2Main, VAProfileAV1Profile0}) {
+                           VAProfileMPEG2Main, VAProfileAV1Profile1}) {
     EXPECT_TRUE(codecProfilesForVa(unused).empty()) << vaProfileName(unused);
   }
 }

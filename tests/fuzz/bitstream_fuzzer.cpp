@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
-// Fuzzes FfmpegSession with arbitrary bitstreams cut anywhere, writing into in-memory output
+// Fuzzes FfmpegSession with arbitrary bitstreams cut anywhere (AV1: one temporal unit per buffer), writing into in-memory output
 // resources, with output clears and resets in between; every input ends with a flush that must
 // finish (a hang aborts).
 //
 // Input format (tests/fuzz/make_seeds.py writes seeds in it):
-//   byte 0: bits 0-1 codec (h264, hevc, vp8, vp9); bits 2-3 pixel format (nv12, i420, yv12);
-//           bit 4 output resources of 4 KiB instead of the layout's size; bits 5-6 one to four
+//   byte 0: bits 0-1 codec (h264, hevc, vp8, vp9); bits 2-3 pixel format (nv12, i420, yv12),
+//           or 3: AV1, with bits 0-1 (% 3) as the pixel format; bit 4 output resources of 4 KiB instead of the layout's size; bits 5-6 one to four
 //           output resources; bit 7 resources report no contiguous mapping (scattered writes).
 //   byte 1: chunk size / 16. Non-zero: the rest is bitstream, decoded in chunks of that size.
 //           Zero: the rest is records [u8 op][u16 length][length bytes]: op % 8 < 6 decodes
@@ -75,8 +75,9 @@ class HeapMemory final : public buffers::ResourceMemory {
 class SessionDriver {
  public:
   SessionDriver(uint8_t config) {
-    format_ = static_cast<codecs::CodedFormat>(config & 3);
-    pixelFormat_ = static_cast<buffers::PixelFormat>(((config >> 2) & 3) % 3);
+    const bool av1 = ((config >> 2) & 3) == 3;
+    format_ = av1 ? codecs::CodedFormat::kAv1 : static_cast<codecs::CodedFormat>(config & 3);
+    pixelFormat_ = static_cast<buffers::PixelFormat>((av1 ? config & 3 : (config >> 2) & 3) % 3);
     smallResources_ = (config & 0x10) != 0;
     numResources_ = 1 + ((config >> 5) & 3);
     contiguous_ = (config & 0x80) == 0;

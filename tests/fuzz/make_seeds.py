@@ -4,8 +4,8 @@
 
 The seeds are well-formed inputs in each target's input format (see the comment at the top of
 each *_fuzzer.cpp). Bitstream bytes come from samples/data/testsrc2-320x180.h264; HEVC, VP8 and
-VP9 seeds are encoded with the ffmpeg command-line tool when it has libx265/libvpx (skipped
-otherwise). Re-running the script rewrites the seeds deterministically.
+VP9 (and AV1) seeds are encoded with the ffmpeg command-line tool when it has libx265/libvpx
+(libaom-av1) (skipped otherwise). Re-running the script rewrites the seeds deterministically.
 
 Usage: tests/fuzz/make_seeds.py [--only TARGET]
 """
@@ -397,6 +397,7 @@ def media_decode_script(bitstream, session=0):
 # ---- bitstream_fuzzer -----------------------------------------------------------------------
 
 CODEC_H264, CODEC_HEVC, CODEC_VP8, CODEC_VP9 = 0, 1, 2, 3
+PIXEL_AV1 = 3  # bitstream_fuzzer: pixel format field 3 selects AV1
 
 
 def ffmpeg_encode(args, suffix):
@@ -461,6 +462,13 @@ def bitstream_seeds():
         frames = ivf_frames(vp9)
         seeds["vp9_64x64_frames"] = bytes([CODEC_VP9, 0]) + frame_records(frames)
         seeds["vp9_64x64_chunk64"] = bytes([CODEC_VP9 | 2 << 2, 4]) + b"".join(frames)
+    av1 = ffmpeg_encode(["-c:v", "libaom-av1", "-cpu-used", "8", "-f", "ivf"], "ivf")
+    if av1:
+        # Pixel format field 3 selects AV1; bits 0-1 are then the pixel format (i420).
+        frames = ivf_frames(av1)
+        seeds["av1_64x64_frames"] = bytes([PIXEL_AV1 << 2 | 1, 0]) + frame_records(frames)
+        seeds["av1_64x64_reset"] = bytes([PIXEL_AV1 << 2 | 0x20, 0]) + frame_records(
+            frames, control=((2, 7),))
     return seeds
 
 

@@ -2,13 +2,17 @@
 // BitstreamReader: Annex-B chunking and container demuxing.
 #include "samples/harness/bitstream_reader.h"
 
+#include <stdlib.h>
+
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <set>
 
 #include <gtest/gtest.h>
 
+#include "tests/clips/clip_factory.h"
 #include "tests/test_paths.h"
 
 namespace vdec::harness {
@@ -85,6 +89,52 @@ TEST(BitstreamReader, WebmAndCodecMismatch) {
   EXPECT_EQ(reader->codec(), CodedFormat::kVp9);
   EXPECT_GT(reader->units().size(), 0u);
   EXPECT_FALSE(BitstreamReader::open(webm, {CodedFormat::kVp8, std::nullopt}));
+}
+
+// AV1 in IVF ('AV01'): one unit per IVF frame, each one temporal unit; the codec may be forced
+// only to what the container says.
+TEST(BitstreamReader, Av1IvfGivesOneTemporalUnitPerUnit) {
+  if (!testing::ClipFactory::unavailableReason("av1").empty())
+    GTEST_SKIP() << testing::ClipFactory::unavailableReason("av1");
+  auto clip = testing::ClipFactory().generate(testing::standardClip("av1_aom_66x34"));
+  ASSERT_TRUE(clip) << clip.error().message;
+  auto reader = BitstreamReader::open(clip->path, {});
+  ASSERT_TRUE(reader) << reader.error().message;
+  EXPECT_EQ(reader->codec(), CodedFormat::kAv1);
+  EXPECT_FALSE(reader->isByteStream());
+  EXPECT_EQ(reader->units().size(), clip->frameMd5s.size());
+  // Every unit starts with a temporal delimiter OBU (type 2, with a size field, size 0).
+  for (const BitstreamUnit& unit : reader->units()) {
+    ASSERT_GE(unit.data.size(), 2u);
+    EXPECT_EQ(unit.data[0], std::byte{0x12});
+    EXPECT_EQ(unit.data[1], std::byte{0x00});
+  }
+  EXPECT_NE(reader->description().find("temporal unit"), std::string::npos);
+  EXPECT_TRUE(BitstreamReader::open(clip->path, {CodedFormat::kAv1, std::nullopt}));
+  EXPECT_FALSE(BitstreamReader::open(clip->path, {CodedFormat::kVp9, std::nullopt}));
+  // No Annex-B fallback for AV1: a file libavformat cannot open is an error.
+  EXPECT_FALSE(BitstreamReader::open(clip->path + ".missing", {CodedFormat::kAv1, std::nullopt}));
+
+  // The same temporal units back to back, a raw low-overhead .obu file: libavformat's obu
+  // demuxer gives them back one per unit.
+  std::string dir = (std::filesystem::temp_directory_path() / "vdec-obu-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  const std::string obu = dir + "/clip.obu";
+  {
+    std::ofstream out(obu, std::ios::binary);
+    for (const BitstreamUnit& unit : reader->units()) {
+      out.write(reinterpret_cast<const char*>(unit.data.data()),
+                static_cast<std::streamsize>(unit.data.size()));
+    }
+  }
+  auto raw = BitstreamReader::open(obu, {CodedFormat::kAv1, std::nullopt});
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(raw) << raw.error().message;
+  EXPECT_EQ(raw->codec(), CodedFormat::kAv1);
+  ASSERT_EQ(raw->units().size(), reader->units().size());
+  for (size_t i = 0; i < raw->units().size(); ++i) {
+    EXPECT_EQ(raw->units()[i].data, reader->units()[i].data) << i;
+  }
 }
 
 TEST(BitstreamReader, CodecFromExtension) {

@@ -28,6 +28,28 @@ TEST(FormatsTest, ProfilesMapToTheirWireValuesInOrder) {
   }
 }
 
+// virtio-video has no AV1: a backend's AV1 capability never reaches its QUERY_CAPABILITY.
+TEST(FormatsTest, CapabilitiesLeaveOutAv1) {
+  EXPECT_EQ(virtioFromCodedFormat(codecs::CodedFormat::kAv1), 0u);
+  EXPECT_EQ(virtioFromProfile(CodecProfile::kAv1Main), 0u);
+  for (uint32_t value = 0; value < 0x1000; ++value) {
+    EXPECT_NE(codedFormatFromVirtio(value), codecs::CodedFormat::kAv1);
+  }
+  codecs::CodecCapability h264{codecs::CodedFormat::kH264, {CodecProfile::kH264Main}, {}};
+  codecs::CodecCapability av1{codecs::CodedFormat::kAv1, {CodecProfile::kAv1Main}, {}};
+  const std::vector<codecs::CodecCapability> caps{av1, h264, av1};
+  ASSERT_EQ(virtioVideoCodecs(caps).size(), 1u);
+  EXPECT_EQ(virtioVideoCodecs(caps)[0].format, codecs::CodedFormat::kH264);
+
+  const std::vector<buffers::PixelFormat> outputs{buffers::PixelFormat::kNv12};
+  const std::vector<std::byte> input =
+      buildCapabilityResponse(QueueType::kInput, 0, caps, outputs);
+  EXPECT_EQ(input, buildCapabilityResponse(QueueType::kInput, 0, {h264}, outputs));
+  const std::vector<std::byte> output =
+      buildCapabilityResponse(QueueType::kOutput, 0, caps, outputs);
+  EXPECT_EQ(output, buildCapabilityResponse(QueueType::kOutput, 0, {h264}, outputs));
+}
+
 TEST(FormatsTest, H264LevelsAreTheFifteenWireValues) {
   const std::vector<CodecLevel> levels = codecs::allH264Levels();
   ASSERT_EQ(levels.size(), 15u);
