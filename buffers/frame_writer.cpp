@@ -5,6 +5,8 @@
 #include <cstring>
 #include <vector>
 
+#include "buffers/chroma_interleave.h"
+
 namespace vdec::buffers {
 namespace {
 
@@ -51,12 +53,11 @@ Status interleaveChroma(RowSink& sink, const PlaneLayout& plane, const PlanarPic
       scratch.resize(chromaWidth * 2);
       out = scratch.data();
     }
-    for (uint32_t x = 0; x < chromaWidth; ++x) {
-      out[2 * x] = u[x];
-      out[2 * x + 1] = v[x];
-    }
-    if (out == scratch.data()) VDEC_TRY(sink.put(offset, out, chromaWidth * 2));
+    const bool toScratch = out == scratch.data();
+    interleaveUvRow(u, v, out, chromaWidth, toScratch ? RowStore::kCached : RowStore::kStreaming);
+    if (toScratch) VDEC_TRY(sink.put(offset, out, chromaWidth * 2));
   }
+  interleaveFence();
   return okStatus();
 }
 

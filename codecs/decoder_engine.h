@@ -53,6 +53,12 @@ class DecoderEngine {
   // may have become free; null stops the calls.
   virtual void setWake(std::function<void()> wake) = 0;
 
+  // Session thread, once, before anything else: opens the decoder (a backend that opened it in
+  // its create() has nothing to do). It may wait (avcodec_open2 runs on the low-priority helper
+  // thread, decoder_threads.h); the device thread meanwhile keeps answering commands and only
+  // queues work. An error fails the stream (StreamError), as a decoding error does.
+  virtual Status open() { return okStatus(); }
+
   // Device thread.
   virtual void lend(OutputTarget target) = 0;
   // After it returns none of the cleared resources is handed to the decoder again (unless lent

@@ -69,7 +69,8 @@ inline constexpr int kDecoderNiceIncrement = 10;
 void lowerCurrentThreadPriority(int increment);
 
 // Runs `work` on a long-lived thread (one per increment, started at the first call) set up by
-// lowerCurrentThreadPriority(increment), and waits for it: threads that `work` creates (libavcodec's frame and slice threads, started by
+// lowerCurrentThreadPriority(increment), and waits for it (the first caller must run at the
+// device thread's priority: the thread starts from the caller's nice value): threads that `work` creates (libavcodec's frame and slice threads, started by
 // avcodec_open2) inherit its priority and slice while the caller keeps its own. `work` must not
 // throw; without a thread to spare it runs on the calling thread.
 void runAtLowerPriority(int increment, const std::function<void()>& work);

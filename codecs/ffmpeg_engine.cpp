@@ -48,37 +48,45 @@ Result<std::unique_ptr<FfmpegEngine>> FfmpegEngine::create(CodedFormat format,
   // get_buffer2 (direct rendering) is installed before the frame threads copy the context.
   std::shared_ptr<FramePool> pool = FramePool::create(options.memoryBudget);
   pool->attach(*context);
+  // A decoder without AV_CODEC_CAP_DR1 (libdav1d: pictures from its own pool) never calls
+  // get_buffer2: every picture is copied (bounce), decided up front instead of waiting for lends.
+  SessionOptions engineOptions = options;
+  if ((codec->capabilities & AV_CODEC_CAP_DR1) == 0) engineOptions.forceBounce = true;
+  return std::unique_ptr<FfmpegEngine>(new FfmpegEngine(format, engineOptions, std::move(threads),
+                                                        std::move(pool), std::move(context)));
+}
+
+Status FfmpegEngine::open() {
+  const AVCodec* codec = context_->codec;
   // libavcodec's frame and slice threads start here and inherit the opening thread's priority.
+  // The probe opens there too: every avcodec_open2 allocates on the one helper thread (one
+  // malloc arena), not on each session's thread.
   int ret = 0;
-  runAtLowerPriority(options.niceIncrement,
-                     [&] { ret = avcodec_open2(context.get(), codec, nullptr); });
+  std::unique_ptr<FfmpegProbe> probe;
+  runAtLowerPriority(options_.niceIncrement, [&] {
+    ret = avcodec_open2(context_.get(), codec, nullptr);
+    if (ret >= 0) probe = FfmpegProbe::create(avCodecId(format_));
+  });
   if (ret < 0) {
     return makeError(ErrorCode::kBackendFailure, "avcodec_open2({}) failed: {}", codec->name,
                      avErrorString(ret));
   }
   // Without a probe the first format simply comes from the real decoder (later, for one-frame
   // streams): not fatal.
-  std::unique_ptr<FfmpegProbe> probe = FfmpegProbe::create(avCodecId(format));
   if (!probe) logs::codecs().warn("ffmpeg: {}: no probe decoder", codec->name);
-  logs::codecs().debug("ffmpeg: {} session, {} threads", codec->name, context->thread_count);
-  // A decoder without AV_CODEC_CAP_DR1 (libdav1d: pictures from its own pool) never calls
-  // get_buffer2: every picture is copied (bounce), decided up front instead of waiting for lends.
-  SessionOptions engineOptions = options;
-  if ((codec->capabilities & AV_CODEC_CAP_DR1) == 0) engineOptions.forceBounce = true;
-  return std::unique_ptr<FfmpegEngine>(new FfmpegEngine(format, engineOptions, std::move(threads),
-                                                        std::move(pool), std::move(context),
-                                                        std::move(probe)));
+  probe_ = std::move(probe);
+  logs::codecs().debug("ffmpeg: {} session, {} threads", codec->name, context_->thread_count);
+  return okStatus();
 }
 
 FfmpegEngine::FfmpegEngine(CodedFormat format, SessionOptions options,
                            ThreadBudget::Lease threads, std::shared_ptr<FramePool> pool,
-                           AvCodecContextPtr context, std::unique_ptr<FfmpegProbe> probe)
+                           AvCodecContextPtr context)
     : format_(format),
       options_(std::move(options)),
       threads_(std::move(threads)),
       pool_(std::move(pool)),
-      context_(std::move(context)),
-      probe_(std::move(probe)) {}
+      context_(std::move(context)) {}
 
 FfmpegEngine::~FfmpegEngine() {
   // libavcodec drops its buffers (back into the pool) before the pool can go.

@@ -39,9 +39,13 @@ namespace vdec::codecs {
 //  - get_buffer2 (FramePool::kReturnWait) on a frame thread, see frame_pool.h.
 class FfmpegEngine final : public DecoderEngine {
  public:
-  // Opens the libavcodec decoder for `format` with the options' threads.
+  // Sets up (does not open) the libavcodec decoder for `format` with the options' threads:
+  // cheap, on the device thread. open() opens it on the session thread.
   static Result<std::unique_ptr<FfmpegEngine>> create(CodedFormat format,
                                                       const SessionOptions& options);
+  // avcodec_open2 (and the probe's) on the helper thread at the decoders' priority, so that
+  // libavcodec's frame threads inherit it; the session thread waits, not the device thread.
+  Status open() override;
   ~FfmpegEngine() override;
 
   const char* name() const override { return "ffmpeg"; }
@@ -77,8 +81,7 @@ class FfmpegEngine final : public DecoderEngine {
 
  private:
   FfmpegEngine(CodedFormat format, SessionOptions options, ThreadBudget::Lease threads,
-               std::shared_ptr<FramePool> pool, AvCodecContextPtr context,
-               std::unique_ptr<FfmpegProbe> probe);
+               std::shared_ptr<FramePool> pool, AvCodecContextPtr context);
   bool decideMode(std::chrono::steady_clock::time_point now,
                   std::optional<std::chrono::steady_clock::time_point>& lookAgainAt);
   PictureReady deliverInPlace(const AVFrame& frame, const buffers::FrameLayout& layout,

@@ -26,7 +26,18 @@ std::optional<ProbedFormat> FfmpegProbe::feed(const AVPacket& packet) {
     // Corrupt input is skipped: the probe only looks for the first good picture.
     if (avcodec_send_packet(context_.get(), &packet) < 0) return std::nullopt;
   }
-  return receive();
+  if (auto format = receive()) return format;
+  // A picture was decoded (the decoder set the stream's format while decoding a slice or frame
+  // header) but is held back for reordering: drain once to get it out now rather than decode
+  // the pictures of the reordering delay single-threaded first. refs and has_b_frames are
+  // final once the first picture was decoded (H.264 in strict mode and HEVC take the delay
+  // from the SPS). A drain that gives nothing (a picture before a recovery point) is not
+  // repeated: from then on the probe waits for a picture to come out, as without it.
+  if (!earlyDrainDone_ && context_->pix_fmt != AV_PIX_FMT_NONE && context_->width > 0) {
+    earlyDrainDone_ = true;
+    return drain();
+  }
+  return std::nullopt;
 }
 
 std::optional<ProbedFormat> FfmpegProbe::drain() {

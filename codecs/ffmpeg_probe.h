@@ -18,7 +18,8 @@ class FfmpegProbe {
   // Null if libavcodec cannot open a second decoder for `codec`.
   static std::unique_ptr<FfmpegProbe> create(AVCodecID codec);
 
-  // Decodes one packet (the caller keeps it); returns the format once a picture came out.
+  // Decodes one packet (the caller keeps it); returns the format once a picture came out: the
+  // first decoded picture, drained out at once (not after the reordering delay).
   std::optional<ProbedFormat> feed(const AVPacket& packet);
   // The input ran dry: drains what was fed (send NULL), then flushes so that more can be fed.
   std::optional<ProbedFormat> drain();
@@ -34,6 +35,7 @@ class FfmpegProbe {
   AvCodecContextPtr context_;
   AvFramePtr frame_;
   bool undrained_ = false;
+  bool earlyDrainDone_ = false;  // feed() drained out the first decoded picture (once)
 };
 
 }  // namespace vdec::codecs

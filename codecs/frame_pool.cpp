@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "buffers/chroma_interleave.h"
 #include "vdec/base/logging.h"
 
 namespace vdec::codecs {
@@ -390,10 +391,9 @@ Result<uint64_t> writeNv12Chroma(buffers::ResourceMemory& memory,
     const uint8_t* v = frame.data[2] + static_cast<ptrdiff_t>(y) * frame.linesize[2];
     const uint64_t offset = uv.offset + uint64_t{y} * uv.stride;
     uint8_t* out = mapping.empty() ? row.data() : reinterpret_cast<uint8_t*>(mapping.data() + offset);
-    for (uint32_t x = 0; x < chromaWidth; ++x) {
-      out[2 * x] = u[x];
-      out[2 * x + 1] = v[x];
-    }
+    buffers::interleaveUvRow(u, v, out, chromaWidth,
+                             mapping.empty() ? buffers::RowStore::kCached
+                                             : buffers::RowStore::kStreaming);
     if (mapping.empty()) {
       if (Status written = memory.write(offset, std::as_bytes(std::span(row))); !written) {
         memory.endCpuAccess();
@@ -401,6 +401,7 @@ Result<uint64_t> writeNv12Chroma(buffers::ResourceMemory& memory,
       }
     }
   }
+  buffers::interleaveFence();
   memory.endCpuAccess();
   return 2ull * chromaWidth * chromaRows;
 }

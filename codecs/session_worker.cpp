@@ -130,9 +130,17 @@ void SessionWorker::pokeLocked() {
 }
 
 void SessionWorker::run() {
+  // The decoder opens here, not on the device thread: commands are queued meanwhile. Before
+  // this thread lowers itself: the helper thread that opens it (decoder_threads.h), if this
+  // call starts it, takes this thread's nice value (the device thread's) plus the increment.
+  Status opened = engine_->open();
   // Decoding yields to the device thread, which answers commands (decoder_threads.h).
   lowerCurrentThreadPriority(options_.niceIncrement);
   std::unique_lock lock(mutex_);
+  if (!opened) {
+    fail(std::move(opened.error().message));
+    loopNeedsReset_ = false;  // nothing to reset in a decoder that never opened
+  }
   while (!stop_) {
     if (notifyPending_) {
       notifyPending_ = false;

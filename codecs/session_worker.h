@@ -64,7 +64,7 @@ namespace vdec::codecs {
 // thread without the mutex held.
 class SessionWorker final : public DecoderSession {
  public:
-  // Starts the session thread. `engine` must have opened its decoder.
+  // Starts the session thread, which first opens the engine's decoder (DecoderEngine::open()).
   SessionWorker(CodedFormat format, SessionOptions options, std::unique_ptr<DecoderEngine> engine);
   // Stops and joins the session thread; lent targets are dropped without being written.
   ~SessionWorker() override;

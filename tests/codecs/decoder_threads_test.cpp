@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -101,12 +102,15 @@ TEST(DecoderThreadsTest, SessionAndLibavcodecThreadsRunBelowTheCaller) {
   options.threadBudget = ThreadBudget::create(2);
   auto session = FfmpegSession::create(CodedFormat::kH264, options);
   ASSERT_TRUE(session) << session.error().message;
-  // The session thread lowers itself when it starts: poll until it has.
+  // The session thread lowers itself when it starts, then opens the decoder (on the helper
+  // thread, which starts the frame threads): poll until they exist (a generous deadline that
+  // only a hung open reaches).
   std::vector<int> values;
-  for (int i = 0; i < 10000; ++i) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
     values = taskNiceValues();
     if (std::count(values.begin(), values.end(), lowered) >= 3) break;
-    std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   // Two frame threads (libavcodec starts them in avcodec_open2) and the session thread.
   EXPECT_GE(std::count(values.begin(), values.end(), lowered), 3);
