@@ -142,6 +142,8 @@ uint32_t v4l2CodedFourcc(codecs::CodedFormat codec) {
     case codecs::CodedFormat::kHevc: return V4L2_PIX_FMT_HEVC;
     case codecs::CodedFormat::kVp8: return V4L2_PIX_FMT_VP8;
     case codecs::CodedFormat::kVp9: return V4L2_PIX_FMT_VP9;
+    // Not in Debian 12's <linux/videodev2.h>: ChromeOS's stateful AV1 format.
+    case codecs::CodedFormat::kAv1: return v4l2_fourcc('A', 'V', '0', '1');
   }
   return 0;
 }

@@ -13,12 +13,13 @@ struct CodedEntry {
   const char* description;
 };
 
-// AV1: add {codecs::CodedFormat::kAv1, kPixFmtAv1, "AV1"} once codecs::CodedFormat has kAv1.
 constexpr std::array kCoded = {
     CodedEntry{codecs::CodedFormat::kH264, V4L2_PIX_FMT_H264, "H.264"},
     CodedEntry{codecs::CodedFormat::kHevc, V4L2_PIX_FMT_HEVC, "HEVC"},
     CodedEntry{codecs::CodedFormat::kVp8, V4L2_PIX_FMT_VP8, "VP8"},
     CodedEntry{codecs::CodedFormat::kVp9, V4L2_PIX_FMT_VP9, "VP9"},
+    // One OUTPUT buffer holds one temporal unit (low-overhead OBU format, AV1 spec 5.2).
+    CodedEntry{codecs::CodedFormat::kAv1, kPixFmtAv1, "AV1"},
 };
 
 struct RawEntry {
