@@ -26,7 +26,10 @@ ctest --test-dir "$build" --output-on-failure -j"$(nproc)" --timeout 900
 stamp "test suite passed"
 
 if [ "${VDEC_SANITIZE_SUITE:-1}" != 0 ]; then
-  "$top/tests/run_sanitized.sh"
+  # The host-ffmpeg comparison runs the whole manifest three times (sg, object, contig) and
+  # takes minutes each under ASan; the first run, plus the manifest tests of every memory type,
+  # cover the sanitized paths, and CI's time budget needs the rest.
+  "$top/tests/run_sanitized.sh" -E 'HostFfmpegCompareTest.*/run[23]_'
   stamp "sanitized suite passed"
 fi
 
