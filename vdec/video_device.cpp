@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "vdec/video_device.h"
 
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -17,20 +15,9 @@
 namespace vdec {
 namespace w = wire;
 
-namespace {
-
-UniqueFd makeNotifyFd() {
-  UniqueFd fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  VDEC_CHECK(fd.isValid());
-  return fd;
-}
-
-}  // namespace
-
 VideoDevice::VideoDevice(DeviceConfig config, std::shared_ptr<codecs::DecoderBackend> backend)
     : config_(std::move(config)),
       backend_(std::move(backend)),
-      notifyFd_(makeNotifyFd()),
       decoderSlots_(config_.maxDecodingStreams),
       memoryBudget_(MemoryBudget::create(config_.maxMemory)),
       streamContext_{config_,
@@ -44,11 +31,7 @@ VideoDevice::VideoDevice(DeviceConfig config, std::shared_ptr<codecs::DecoderBac
                        complete(tag, std::move(response));
                      },
                      [this](uint32_t type, uint32_t streamId) { queueEvent(type, streamId); },
-                     [fd = notifyFd_.get()] {
-                       uint64_t one = 1;
-                       // A full counter still wakes the device; nothing to do on failure.
-                       [[maybe_unused]] auto n = ::write(fd, &one, sizeof(one));
-                     },
+                     wake_.signaller(),
                      codecs::ThreadBudget::create(config_.decoderThreadBudget)} {}
 
 VideoDevice::~VideoDevice() {
@@ -78,7 +61,7 @@ void VideoDevice::setGuestMemory(std::shared_ptr<const buffers::GuestMemory> mem
 
 void VideoDevice::setObjectResolver(buffers::ObjectResolver* resolver) { resolver_ = resolver; }
 
-int VideoDevice::notifyFd() const { return notifyFd_.get(); }
+int VideoDevice::notifyFd() const { return wake_.fd(); }
 
 void VideoDevice::complete(uint64_t tag, std::vector<std::byte> response) {
   auto capacity = capacities_.find(tag);
@@ -217,8 +200,7 @@ void VideoDevice::queryControl(uint64_t tag, uint32_t streamId, const QueryContr
 }
 
 void VideoDevice::processBackendEvents() {
-  uint64_t counter = 0;
-  [[maybe_unused]] auto n = ::read(notifyFd_.get(), &counter, sizeof(counter));
+  wake_.drain();
   for (auto& [id, stream] : streams_) stream->processSessionEvents();
 }
 

@@ -13,7 +13,7 @@
 #include "buffers/guest_memory.h"
 #include "buffers/object_resolver.h"
 #include "codecs/decoder_backend.h"
-#include "vdec/base/unique_fd.h"
+#include "vdec/base/wake_event.h"
 #include "vdec/device_config.h"
 #include "vdec/protocol/virtio_video.h"
 #include "vdec/stream_context.h"
@@ -87,9 +87,9 @@ class VideoDevice {
   std::shared_ptr<codecs::DecoderBackend> backend_;
   std::shared_ptr<const buffers::GuestMemory> memory_;
   buffers::ObjectResolver* resolver_ = nullptr;
-  // The eventfd the sessions signal (StreamContext::wakeDevice); declared before streams_ so
-  // that it outlives every session thread.
-  UniqueFd notifyFd_;
+  // What the sessions signal (StreamContext::wakeDevice); declared before streams_ so that it
+  // outlives every session thread.
+  WakeEvent wake_;
   std::vector<Completion> completions_;
   std::map<uint64_t, size_t> capacities_;  // guest response buffer size per pending tag
   std::deque<wire::virtio_video_event> events_;

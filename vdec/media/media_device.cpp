@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "vdec/media/media_device.h"
 
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include <cerrno>
 
@@ -14,20 +12,9 @@
 namespace vdec::media {
 namespace w = wire;
 
-namespace {
-
-UniqueFd makeNotifyFd() {
-  UniqueFd fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  VDEC_CHECK(fd.isValid());
-  return fd;
-}
-
-}  // namespace
-
 MediaDevice::MediaDevice(DeviceConfig config, std::shared_ptr<codecs::DecoderBackend> backend)
     : config_(std::move(config)),
       backend_(std::move(backend)),
-      notifyFd_(makeNotifyFd()),
       decoderSlots_(config_.maxDecodingStreams),
       memoryBudget_(MemoryBudget::create(config_.maxMemory)),
       context_{config_,
@@ -41,10 +28,7 @@ MediaDevice::MediaDevice(DeviceConfig config, std::shared_ptr<codecs::DecoderBac
                  complete(tag, std::move(response));
                },
                [this](std::vector<std::byte> event) { events_.push_back(std::move(event)); },
-               [fd = notifyFd_.get()] {
-                 uint64_t one = 1;
-                 [[maybe_unused]] auto n = ::write(fd, &one, sizeof(one));
-               },
+               wake_.signaller(),
                codecs::ThreadBudget::create(config_.decoderThreadBudget)} {}
 
 MediaDevice::~MediaDevice() { sessions_.clear(); }
@@ -59,7 +43,7 @@ void MediaDevice::setGuestMemory(std::shared_ptr<const buffers::GuestMemory> mem
 
 void MediaDevice::setObjectResolver(buffers::ObjectResolver* resolver) { resolver_ = resolver; }
 
-int MediaDevice::notifyFd() const { return notifyFd_.get(); }
+int MediaDevice::notifyFd() const { return wake_.fd(); }
 
 void MediaDevice::complete(uint64_t tag, std::vector<std::byte> response) {
   auto capacity = capacities_.find(tag);
@@ -136,8 +120,7 @@ void MediaDevice::dispatch(uint64_t tag, std::span<const std::byte> request, siz
 }
 
 void MediaDevice::processBackendEvents() {
-  uint64_t counter = 0;
-  [[maybe_unused]] auto n = ::read(notifyFd_.get(), &counter, sizeof(counter));
+  wake_.drain();
   for (auto& [id, session] : sessions_) session->processSessionEvents();
 }
 

@@ -12,7 +12,7 @@
 #include "buffers/guest_memory.h"
 #include "buffers/object_resolver.h"
 #include "codecs/decoder_backend.h"
-#include "vdec/base/unique_fd.h"
+#include "vdec/base/wake_event.h"
 #include "vdec/device_config.h"
 #include "vdec/media/media_session_context.h"
 #include "vdec/protocol/virtio_media.h"
@@ -76,7 +76,7 @@ class MediaDevice {
   std::shared_ptr<codecs::DecoderBackend> backend_;
   std::shared_ptr<const buffers::GuestMemory> memory_;
   buffers::ObjectResolver* resolver_ = nullptr;
-  UniqueFd notifyFd_;  // before sessions_: outlives every session thread
+  WakeEvent wake_;  // what the sessions signal; before sessions_: outlives every session thread
   std::vector<Completion> completions_;
   std::map<uint64_t, size_t> capacities_;  // writable bytes per pending tag
   std::deque<std::vector<std::byte>> events_;
