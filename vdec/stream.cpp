@@ -535,16 +535,9 @@ void Stream::setParams(uint64_t tag, const SetParamsCmd& cmd) {
 }
 
 std::optional<uint32_t> Stream::statisticsControl(uint32_t control) const {
-  auto saturate = [](uint64_t v) { return static_cast<uint32_t>(std::min<uint64_t>(v, UINT32_MAX)); };
-  switch (control) {
-    case w::VDEC_CONTROL_STATS_FRAMES: return saturate(statistics_.frames);
-    case w::VDEC_CONTROL_STATS_BYTES_COPIED_PER_FRAME:
-      return saturate(statistics_.frames ? statistics_.bytesCopied / statistics_.frames : 0);
-    case w::VDEC_CONTROL_STATS_DIRECT_FRAMES: return saturate(statistics_.directFrames);
-    case w::VDEC_CONTROL_STATS_BOUNCE_FRAMES: return saturate(statistics_.bounceFrames);
-    case w::VDEC_CONTROL_STATS_ERROR_FRAMES: return saturate(statistics_.errorFrames);
-    default: return std::nullopt;
-  }
+  auto value = statistics_.control(control, UINT32_MAX);
+  if (!value) return std::nullopt;
+  return static_cast<uint32_t>(*value);
 }
 
 void Stream::getControl(uint64_t tag, const GetControlCmd& cmd) {
@@ -590,17 +583,8 @@ void Stream::onPicture(const codecs::PictureReady& picture) {
     flags = w::VIRTIO_VIDEO_BUFFER_FLAG_EOS;
   } else {
     size = static_cast<uint32_t>(sessionLayout_ ? sessionLayout_->totalSize() : 0);
-    if (picture.error) {
-      flags = w::VIRTIO_VIDEO_BUFFER_FLAG_ERR;
-      ++statistics_.errorFrames;
-    }
-    ++statistics_.frames;
-    statistics_.bytesCopied += picture.bytesCopied;
-    if (picture.path == codecs::OutputPath::kDirect) {
-      ++statistics_.directFrames;
-    } else {
-      ++statistics_.bounceFrames;
-    }
+    if (picture.error) flags = w::VIRTIO_VIDEO_BUFFER_FLAG_ERR;
+    statistics_.count(picture);
     ++ctx_.statistics.frames;
     ctx_.statistics.bytesCopied += picture.bytesCopied;
   }

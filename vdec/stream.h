@@ -17,6 +17,7 @@
 #include "vdec/command.h"
 #include "vdec/protocol/virtio_video.h"
 #include "vdec/stream_context.h"
+#include "vdec/stream_statistics.h"
 
 namespace vdec {
 
@@ -45,13 +46,7 @@ class Stream {
   // STREAM_DESTROY / disconnect: stops decoding, completes every pending command with an error.
   void cancelAll();
 
-  struct Statistics {
-    uint64_t frames = 0;
-    uint64_t errorFrames = 0;
-    uint64_t bytesCopied = 0;
-    uint64_t directFrames = 0;
-    uint64_t bounceFrames = 0;
-  };
+  using Statistics = StreamStatistics;
   const Statistics& statistics() const { return statistics_; }
   // What this stream holds against its memory budget (DeviceConfig::maxStreamMemory).
   const MemoryBudget& memoryBudget() const { return *budget_; }

@@ -72,10 +72,7 @@ struct DecodeSummary {
   std::string wholeMd5;
   buffers::FrameLayout layout;  // the last output layout (format, coded size, crop)
   bool gotEos = false;
-  bool gotEosEvent = false;
-  // virtio-media: CAPTURE re-queues refused (EINVAL) because the device already applied the
-  // next resolution before its SOURCE_CHANGE event reached the client.
-  uint32_t refusedRequeues = 0;  // virtio-media: V4L2_EVENT_EOS seen (besides the LAST buffer)
+  bool gotEosEvent = false;  // virtio-media: V4L2_EVENT_EOS seen (besides the LAST buffer)
   std::optional<StreamStats> stats;  // with DecodeOptions::readStats
   std::string statsUnavailable;      // readStats, but the device offers no such controls: why
   // ClientMode::kV4l2Ctl only:

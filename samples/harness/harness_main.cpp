@@ -243,9 +243,6 @@ int runDecode(const CommonOptions& common, const DecodeCliOptions& cli) {
                 static_cast<unsigned long long>(stats.bytesCopiedPerFrame) * stats.frames,
                 stats.bytesCopiedPerFrame);
   }
-  if (summary->refusedRequeues > 0)
-    std::printf("  %u CAPTURE re-queues refused (EINVAL) ahead of a SOURCE_CHANGE\n",
-                summary->refusedRequeues);
   if (!summary->statsUnavailable.empty())
     std::printf("statistics: not offered by the device (%s)\n", summary->statsUnavailable.c_str());
   if (summary->errorEvents > 0) return fail("the device reported an error event for the stream");

@@ -242,19 +242,11 @@ Status MediaStreamClient::handleDqbuf(const wire::virtio_media_event_dqbuf& even
     lastSeen_ = true;  // no more CAPTURE buffers until STREAMOFF/STREAMON or START
     return okStatus();
   }
-  if (stopped_ || lastSeen_ || requeueRefused_) return okStatus();
-  Status queued = queueCapture(buffer);
-  if (!queued && session_->lastErrno() == EINVAL) {
-    // The device already applies the next resolution's sizeimage, before its SOURCE_CHANGE
-    // reached us (see docs/virtio-media.md): the buffer stays with the client, the
-    // SOURCE_CHANGE must follow (idleTimeout otherwise), and the capture set-up reallocates.
-    logs::harness().warn("session {}: CAPTURE buffer {} refused ({}); expecting SOURCE_CHANGE",
-                         session_->id(), b.index, queued.error().message);
-    requeueRefused_ = true;
-    ++summary_.refusedRequeues;
-    return okStatus();
-  }
-  return queued;
+  if (stopped_ || lastSeen_) return okStatus();
+  // Re-queued at once, even when a resolution change is under way whose SOURCE_CHANGE has not
+  // reached us yet (as v4l2-ctl and Chromium do): the device must accept an old-size buffer
+  // until STREAMOFF(CAPTURE), so a refusal fails the decode.
+  return queueCapture(buffer);
 }
 
 Status MediaStreamClient::queueCapture(MediaBuffer& buffer) {
@@ -309,7 +301,6 @@ Status MediaStreamClient::setupCapture() {
   captureStreaming_ = true;
   sourceChangePending_ = false;
   lastSeen_ = false;
-  requeueRefused_ = false;
   const buffers::Rect& v = layout_.visible;
   logs::harness().info("session {}: capture {}x{} {} (visible {}x{}+{}+{}), {} x {} bytes in {}",
                        s.id(), layout_.width, layout_.height,
@@ -367,7 +358,6 @@ Status MediaStreamClient::closeSession() {
   outputs_.clear();
   inputs_.clear();
   outputStreaming_ = captureStreaming_ = sourceChangePending_ = lastSeen_ = false;
-  requeueRefused_ = false;
   stopSent_ = stopped_ = false;
   nextUnit_ = 0;
   return first;

@@ -69,7 +69,6 @@ class MediaStreamClient {
   bool captureStreaming_ = false;
   bool sourceChangePending_ = false;  // a SOURCE_CHANGE(RESOLUTION) not handled yet
   bool lastSeen_ = false;             // a CAPTURE buffer with V4L2_BUF_FLAG_LAST since setup
-  bool requeueRefused_ = false;  // a CAPTURE QBUF got EINVAL: a resolution change is under way
   bool stopSent_ = false;
   bool stopped_ = false;  // ERROR event: stop feeding and re-queueing
   DecodeSummary summary_;

@@ -183,7 +183,7 @@ TEST_F(MediaSessionErrorsTest, SelectionAndControlsRefuseWhatIsNotThere) {
   query.id = V4L2_CTRL_FLAG_NEXT_COMPOUND;
   EXPECT_EQ(ioctlOf(session, 36, query).status, kEinval);
   // NEXT_CTRL walks the offered controls in id order: MIN_BUFFERS, then the fake's H.264 and
-  // VP9 profile menus, then the end.
+  // VP9 profile menus, then the 5 private statistics controls, then the end.
   std::vector<uint32_t> walked;
   query.id = V4L2_CTRL_FLAG_NEXT_CTRL;
   for (auto reply = ioctlOf(session, 36, query); reply.status == 0 && walked.size() < 10;
@@ -193,7 +193,8 @@ TEST_F(MediaSessionErrorsTest, SelectionAndControlsRefuseWhatIsNotThere) {
   }
   EXPECT_EQ(walked, (std::vector<uint32_t>{V4L2_CID_MIN_BUFFERS_FOR_CAPTURE,
                                            V4L2_CID_MPEG_VIDEO_H264_PROFILE,
-                                           V4L2_CID_MPEG_VIDEO_VP9_PROFILE}));
+                                           V4L2_CID_MPEG_VIDEO_VP9_PROFILE, 0x08000001,
+                                           0x08000002, 0x08000003, 0x08000004, 0x08000005}));
   query.id = V4L2_CID_MPEG_VIDEO_H264_PROFILE;
   auto menu = ioctlOf(session, 36, query).as<v4l2_queryctrl>();
   EXPECT_EQ(menu.type, uint32_t{V4L2_CTRL_TYPE_MENU});

@@ -196,6 +196,62 @@ TEST_F(MediaSessionTest, ResolutionChangeWithNoCaptureBufferQueuedStillAnnounces
   EXPECT_TRUE(events[0].dqbuf.buffer.flags & V4L2_BUF_FLAG_LAST);
 }
 
+// dev-decoder.rst: CAPTURE keeps its format until the client sets it up again, so a buffer
+// the client re-queues before it read the SOURCE_CHANGE (v4l2-ctl and Chromium do) is accepted
+// although it is too small for the new resolution: it becomes the LAST buffer, or is held
+// (never lent to the decoder) until STREAMOFF drops it without a DQBUF.
+TEST_F(MediaSessionTest, OldSizeRequeueDuringAResolutionChangeIsAcceptedNotDecodedInto) {
+  const uint32_t session = openStreamingDecoder(320, 240);  // 1 MiB buffers
+  for (uint32_t i = 0; i < 4; ++i) emit(codecs::PictureReady{i, i});
+  pump();
+  EXPECT_EQ(takeEvents().size(), 4u);
+  const size_t lent = fake()->outputs.size();
+  emit(codecs::FormatChanged{streamFormat(1280, 720)});  // 1382400 bytes > 1 MiB
+  pump();
+  ASSERT_EQ(takeEvents().size(), 1u);  // SOURCE_CHANGE, not read yet by the client
+  ASSERT_EQ(qbufCapture(session, 2).status, 0u);
+  auto events = takeEvents();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].dqbuf.buffer.index, 2u);
+  EXPECT_TRUE(events[0].dqbuf.buffer.flags & V4L2_BUF_FLAG_LAST);
+  EXPECT_EQ(events[0].dqbuf.planes[0].bytesused, 0u);
+  ASSERT_EQ(qbufCapture(session, 3).status, 0u);  // held: no DQBUF, not lent
+  pump();
+  EXPECT_TRUE(takeEvents().empty());
+  EXPECT_EQ(fake()->outputs.size(), lent);
+  ASSERT_EQ(streamOn(session, kCap, false).status, 0u);  // drops buffer 3
+  EXPECT_TRUE(takeEvents().empty());
+  // The new set-up checks against the new size.
+  ASSERT_EQ(reqbufs(session, kCap, 0).status, 0u);
+  ASSERT_EQ(reqbufs(session, kCap, 4).status, 0u);
+  EXPECT_EQ(qbufCapture(session, 0).status, uint32_t{EINVAL});
+}
+
+// ... and with buffers still lent to the decoder (the LAST buffer waits for OutputCleared).
+TEST_F(MediaSessionTest, OldSizeRequeueWhileTheDecoderHoldsBuffersBecomesTheLastBuffer) {
+  const uint32_t session = openStreamingDecoder(320, 240);
+  emit(codecs::PictureReady{0, 0});
+  pump();
+  EXPECT_EQ(takeEvents().size(), 1u);
+  fake()->holdClears = true;
+  emit(codecs::FormatChanged{streamFormat(1280, 720)});
+  pump();
+  ASSERT_EQ(takeEvents().size(), 1u);  // SOURCE_CHANGE
+  ASSERT_EQ(fake()->heldClears.size(), 1u);
+  ASSERT_EQ(qbufCapture(session, 0).status, 0u);
+  EXPECT_TRUE(fake()->outputs.empty());  // not lent
+  emit(codecs::OutputCleared{fake()->heldClears[0]});
+  pump();
+  auto events = takeEvents();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].dqbuf.buffer.index, 0u);
+  EXPECT_TRUE(events[0].dqbuf.buffer.flags & V4L2_BUF_FLAG_LAST);
+  EXPECT_EQ(events[0].dqbuf.planes[0].bytesused, 0u);
+  ASSERT_EQ(streamOn(session, kCap, false).status, 0u);  // answered at once, 1..3 dropped
+  EXPECT_TRUE(takeEvents().empty());
+  EXPECT_TRUE(fake()->outputs.empty());
+}
+
 TEST_F(MediaSessionTest, StreamOffBeforeTheLastBufferOfAResolutionChangeSkipsIt) {
   const uint32_t session = openStreamingDecoder(320, 240);
   fake()->holdClears = true;

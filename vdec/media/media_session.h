@@ -22,6 +22,7 @@
 #include "vdec/media/media_command.h"
 #include "vdec/media/media_session_context.h"
 #include "vdec/media/v4l2_formats.h"
+#include "vdec/stream_statistics.h"
 
 namespace vdec::media {
 
@@ -53,6 +54,9 @@ class MediaSession {
 
   uint32_t id() const { return id_; }
   bool failed() const { return failed_; }
+  // What this session decoded; G_CTRL/G_EXT_CTRLS read it through the private controls
+  // VDEC_CONTROL_STATS_* (V4L2_CID_PRIVATE_BASE + 1..5, virtio-video's ids).
+  const StreamStatistics& statistics() const { return statistics_; }
 
   // Executes one ioctl. Returns its reply, or nullopt when it is answered later through
   // MediaSessionContext::complete(tag, ...) with a full IOCTL response.
@@ -179,6 +183,7 @@ class MediaSession {
   std::optional<SlotCounter::Slot> decoderSlot_;  // before session_: freed after it stops
   std::unique_ptr<codecs::DecoderSession> session_;
   bool failed_ = false;
+  StreamStatistics statistics_;
   LogLimiter logLimiter_;
 };
 

@@ -179,8 +179,14 @@ IoctlReply MediaSession::queueBuffer(const MediaBufferPayload& payload, bool pre
   if (slot.queued) return error(EINVAL, fmt::format("buffer {} already queued", b.index));
   const uint32_t length = multiplanar ? payload.planes[0].length : b.length;
   const bool capture = queue == &capture_;
+  // dev-decoder.rst, dynamic resolution change: a streaming CAPTURE queue keeps the format it
+  // streams with until the client sets it up again (STREAMOFF), so a buffer re-queued before
+  // then is checked against that layout, not the new one. lendQueuedCaptures() lends nothing
+  // while the layouts differ: such a buffer becomes the empty LAST buffer or is held until
+  // STREAMOFF(CAPTURE) drops it; the decoder never writes a picture of the new size into it.
   const uint64_t needed =
-      capture ? captureLayout().totalSize()
+      capture ? (capture_.streaming && sessionLayout_ ? sessionLayout_->totalSize()
+                                                      : captureLayout().totalSize())
               : (multiplanar ? payload.planes[0].bytesused : uint64_t{b.bytesused});
   if (needed > length) {
     return error(EINVAL, fmt::format("buffer {}: {} bytes needed, length {}", b.index, needed,

@@ -150,6 +150,7 @@ void MediaSession::onPicture(const codecs::PictureReady& picture) {
   const auto size = static_cast<uint32_t>(sessionLayout_ ? sessionLayout_->totalSize() : 0);
   sendDqbuf(capture_, picture.resourceId, size, picture.error ? V4L2_BUF_FLAG_ERROR : 0,
             picture.timestamp);
+  statistics_.count(picture);
   ++ctx_.statistics.frames;
   ctx_.statistics.bytesCopied += picture.bytesCopied;
 }

@@ -3,6 +3,7 @@
 // subscriptions and stream parameters.
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "codecs/codec_profile.h"
@@ -47,6 +48,19 @@ constexpr ProfileControl kProfileControls[] = {
     {codecs::CodedFormat::kHevc, V4L2_CID_MPEG_VIDEO_HEVC_PROFILE, "HEVC Profile"},
     {codecs::CodedFormat::kVp8, V4L2_CID_MPEG_VIDEO_VP8_PROFILE, "VP8 Profile"},
     {codecs::CodedFormat::kVp9, V4L2_CID_MPEG_VIDEO_VP9_PROFILE, "VP9 Profile"},
+};
+
+// The statistics controls (StreamStatistics::control): read-only volatile integers.
+struct StatisticsControl {
+  uint32_t id;
+  const char* name;
+};
+constexpr StatisticsControl kStatisticsControls[] = {
+    {wire::VDEC_CONTROL_STATS_FRAMES, "vdec Frames"},
+    {wire::VDEC_CONTROL_STATS_BYTES_COPIED_PER_FRAME, "vdec Bytes Copied per Frame"},
+    {wire::VDEC_CONTROL_STATS_DIRECT_FRAMES, "vdec Direct Frames"},
+    {wire::VDEC_CONTROL_STATS_BOUNCE_FRAMES, "vdec Bounce Frames"},
+    {wire::VDEC_CONTROL_STATS_ERROR_FRAMES, "vdec Error Frames"},
 };
 
 // The V4L2 menu index of a profile, or -1 if V4L2 has none for it.
@@ -244,6 +258,8 @@ IoctlReply MediaSession::selection(const std::vector<std::byte>& payload, bool s
 
 std::optional<int64_t> MediaSession::controlValue(uint32_t id) const {
   if (id == V4L2_CID_MIN_BUFFERS_FOR_CAPTURE) return minCaptureBuffers();
+  // A V4L2 integer control is 32-bit signed: the statistics saturate at INT32_MAX.
+  if (auto value = statistics_.control(id, INT32_MAX)) return static_cast<int64_t>(*value);
   auto menu = profileMenu(ctx_.backend, id, nullptr);
   if (!menu.empty()) return menu.front();
   return std::nullopt;
@@ -259,6 +275,7 @@ IoctlReply MediaSession::queryControl(const std::vector<std::byte>& payload) {
     for (const auto& control : kProfileControls) {
       if (!profileMenu(ctx_.backend, control.id, nullptr).empty()) ids.push_back(control.id);
     }
+    for (const auto& control : kStatisticsControls) ids.push_back(control.id);
     std::sort(ids.begin(), ids.end());
     auto next = std::upper_bound(ids.begin(), ids.end(), after);
     if (next == ids.end()) return {EINVAL, {}};  // the end of the list, not an error
@@ -276,6 +293,15 @@ IoctlReply MediaSession::queryControl(const std::vector<std::byte>& payload) {
     query.maximum = kMaxBuffers;
     query.step = 1;
     query.default_value = minCaptureBuffers();
+    query.flags = V4L2_CTRL_FLAG_READ_ONLY | V4L2_CTRL_FLAG_VOLATILE;
+    return {0, toPayload(query)};
+  }
+  for (const auto& control : kStatisticsControls) {
+    if (control.id != id) continue;
+    query.type = V4L2_CTRL_TYPE_INTEGER;
+    std::strncpy(reinterpret_cast<char*>(query.name), control.name, sizeof(query.name) - 1);
+    query.maximum = INT32_MAX;
+    query.step = 1;
     query.flags = V4L2_CTRL_FLAG_READ_ONLY | V4L2_CTRL_FLAG_VOLATILE;
     return {0, toPayload(query)};
   }
