@@ -106,7 +106,10 @@ std::optional<uint16_t> Virtqueue::armAvailEvent() {
 
 std::optional<uint16_t> Virtqueue::loadAvailIdxOrArm() {
   std::optional<uint16_t> availIdx = loadAvailIdx();
-  if (availIdx && *availIdx == nextAvail_ && layout_.eventIdx) availIdx = armAvailEvent();
+  if (availIdx && *availIdx == nextAvail_ && layout_.eventIdx) {
+    if (emptyRingHook_) emptyRingHook_();
+    availIdx = armAvailEvent();
+  }
   return availIdx;
 }
 

@@ -4,10 +4,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "buffers/guest_memory.h"
@@ -90,6 +92,9 @@ class Virtqueue {
     signalledValid_ = false;
   }
   [[nodiscard]] bool eventIdx() const { return layout_.eventIdx; }
+  // Tests only: runs when an EVENT_IDX ring was read empty, before avail_event is published (the
+  // window a concurrent driver can fall into).
+  void setEmptyRingHookForTest(std::function<void()> hook) { emptyRingHook_ = std::move(hook); }
 
   [[nodiscard]] uint16_t size() const { return size_; }
   // The next avail index to read: what GET_VRING_BASE reports.
@@ -116,6 +121,7 @@ class Virtqueue {
   uint16_t signalledUsed_ = 0;   // EVENT_IDX: nextUsed_ at the last notify()
   bool signalledValid_ = false;  // false until the first notify() (it always signals)
   int callFd_ = -1;
+  std::function<void()> emptyRingHook_;
 };
 
 // Copies the readable bytes of chain; fails if they exceed maxBytes or guest memory faults.

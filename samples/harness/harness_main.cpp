@@ -33,6 +33,7 @@ struct CommonOptions {
   uint32_t outputBuffers = 4;
   uint32_t inputBuffers = 4;
   std::string client = "harness";  // --client
+  bool noEventIdx = false;          // --no-event-idx
 };
 
 struct DecodeCliOptions {
@@ -79,6 +80,7 @@ int Connection::close() {
 Result<Connection> connect(const CommonOptions& common) {
   Connection connection;
   DriverOptions options;
+  options.eventIdx = !common.noEventIdx;
   std::string where = common.socketPath;
   if (!common.deviceBinary.empty()) {
     VDEC_ASSIGN_OR_RETURN(connection.device,
@@ -282,6 +284,9 @@ int harnessMain(int argc, char** argv) {
       ->needs(deviceOption);
   app.add_option("--log-level", common.logLevel, "trace|debug|info|warn|error|critical|off")
       ->capture_default_str();
+  app.add_flag("--no-event-idx", common.noEventIdx,
+               "do not negotiate VIRTIO_RING_F_EVENT_IDX (notify on every kick/completion, as "
+               "a guest without it)");
 
   auto addStreamOptions = [&common](CLI::App* command) {
     command
