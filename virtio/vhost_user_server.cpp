@@ -321,6 +321,11 @@ VhostUserServer::Outcome VhostUserServer::setFeatures(const VhostUserMessage& m)
   }
   ackedFeatures_ = *features;
   logs::virtio().info("negotiated virtio features {:#x}", ackedFeatures_);
+  // Rings built before (a late SET_FEATURES) take the new notification scheme.
+  const bool eventIdx = (ackedFeatures_ & (1ull << VIRTIO_RING_F_EVENT_IDX)) != 0;
+  for (uint32_t i = 0; i < vrings_.size(); ++i) {
+    if (vrings_[i].queue && vrings_[i].queue->eventIdx() != eventIdx) rebuildQueue(i);
+  }
   // Without VHOST_USER_F_PROTOCOL_FEATURES rings are enabled from the start.
   if (!(ackedFeatures_ & (1ull << VHOST_USER_F_PROTOCOL_FEATURES))) {
     for (auto& vring : vrings_) vring.enabled = true;
@@ -550,8 +555,13 @@ void VhostUserServer::rebuildQueue(uint32_t index) {
   if (vring.queue) vring.base = vring.queue->nextAvail();
   vring.queue.reset();
   if (!vring.started || !memory_ || !vring.addr || vring.size == 0) return;
-  const VirtqueueLayout layout{vring.size, vring.addr->desc_user_addr, vring.addr->avail_user_addr,
-                               vring.addr->used_user_addr, vring.base};
+  const bool eventIdx = (ackedFeatures_ & (1ull << VIRTIO_RING_F_EVENT_IDX)) != 0;
+  const VirtqueueLayout layout{vring.size,
+                               vring.addr->desc_user_addr,
+                               vring.addr->avail_user_addr,
+                               vring.addr->used_user_addr,
+                               vring.base,
+                               eventIdx};
   auto queue = Virtqueue::create(memory_, layout);
   if (!queue) {
     logs::virtio().warn("vring {} unusable: {}", index, queue.error().message);

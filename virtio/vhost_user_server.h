@@ -51,6 +51,7 @@ class VhostUserServer {
   // Transport feature bits offered in GET_FEATURES and GET_PROTOCOL_FEATURES.
   static constexpr uint64_t kTransportFeatures = (1ull << vhost::VIRTIO_F_VERSION_1) |
                                                  (1ull << vhost::VIRTIO_RING_F_INDIRECT_DESC) |
+                                                 (1ull << vhost::VIRTIO_RING_F_EVENT_IDX) |
                                                  (1ull << vhost::VHOST_USER_F_PROTOCOL_FEATURES);
   static constexpr uint64_t kProtocolFeatures =
       (1ull << vhost::VHOST_USER_PROTOCOL_F_MQ) | (1ull << vhost::VHOST_USER_PROTOCOL_F_REPLY_ACK) |

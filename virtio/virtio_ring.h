@@ -44,6 +44,16 @@ static_assert(sizeof(VringUsedElem) == 8);
 inline constexpr uint64_t descTableSize(uint32_t num) { return 16ull * num; }
 inline constexpr uint64_t availRingSize(uint32_t num) { return 4 + 2ull * num + 2; }
 inline constexpr uint64_t usedRingSize(uint32_t num) { return 4 + 8ull * num + 2; }
+// VIRTIO_RING_F_EVENT_IDX fields, inside the sizes above: used_event trails the avail ring
+// (written by the driver), avail_event trails the used ring (written by the device).
+inline constexpr uint64_t usedEventOffset(uint32_t num) { return 4 + 2ull * num; }
+inline constexpr uint64_t availEventOffset(uint32_t num) { return 4 + 8ull * num; }
+
+// vring_need_event() (virtio 1.x 2.7.7.2, 2.7.10): after moving an index from oldIdx to newIdx,
+// notify iff the other side's event index lies in [oldIdx, newIdx) modulo 2^16.
+inline constexpr bool needEvent(uint16_t eventIdx, uint16_t newIdx, uint16_t oldIdx) {
+  return static_cast<uint16_t>(newIdx - eventIdx - 1) < static_cast<uint16_t>(newIdx - oldIdx);
+}
 
 }  // namespace vdec::vring
 // NOLINTEND(readability-identifier-naming)

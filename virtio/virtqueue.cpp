@@ -2,6 +2,7 @@
 #include "virtio/virtqueue.h"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstring>
 #include <optional>
@@ -94,13 +95,31 @@ Result<Virtqueue> Virtqueue::create(std::shared_ptr<const buffers::GuestMemory> 
 
 std::optional<uint16_t> Virtqueue::loadAvailIdx() const { return atomicLoad16(avail_.data() + 2); }
 
-bool Virtqueue::hasAvailable() const {
-  auto availIdx = loadAvailIdx();
+std::optional<uint16_t> Virtqueue::armAvailEvent() {
+  // A failed store means the memory is gone: the re-read below faults as well.
+  (void)buffers::guardedStore16(used_.data() + vring::availEventOffset(size_), nextAvail_);
+  // avail_event before the avail idx re-read; pairs with the driver's fence between publishing
+  // its avail idx and reading avail_event (Linux virtqueue_kick_prepare_split's virtio_mb).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  return loadAvailIdx();
+}
+
+std::optional<uint16_t> Virtqueue::loadAvailIdxOrArm() {
+  std::optional<uint16_t> availIdx = loadAvailIdx();
+  if (availIdx && *availIdx == nextAvail_ && layout_.eventIdx) {
+    if (emptyRingHook_) emptyRingHook_();
+    availIdx = armAvailEvent();
+  }
+  return availIdx;
+}
+
+bool Virtqueue::hasAvailable() {
+  auto availIdx = loadAvailIdxOrArm();
   return availIdx && *availIdx != nextAvail_;
 }
 
 Result<std::optional<DescriptorChain>> Virtqueue::popChain() {
-  const std::optional<uint16_t> loaded = loadAvailIdx();
+  const std::optional<uint16_t> loaded = loadAvailIdxOrArm();
   if (!loaded) {
     return makeError(ErrorCode::kInvalidParameter, "avail ring faulted (guest memory truncated)");
   }
@@ -245,10 +264,23 @@ void Virtqueue::pushUsed(uint16_t head, uint32_t writtenLen) {
   }
 }
 
-void Virtqueue::notify() const {
+void Virtqueue::notify() {
   if (callFd_ < 0) return;
-  // Make the used index visible before the guest can take the interrupt.
+  // Make the used index visible before the guest can take the interrupt, and (EVENT_IDX) before
+  // reading used_event: pairs with the driver's fence between publishing used_event and
+  // re-reading the used idx (Linux virtqueue_enable_cb/virtqueue_poll).
   __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  if (layout_.eventIdx) {
+    const uint16_t old = signalledUsed_;
+    const bool valid = signalledValid_;
+    signalledUsed_ = nextUsed_;
+    signalledValid_ = true;
+    // As QEMU's virtio_split_should_notify: the first signal is unconditional; an unreadable
+    // used_event signals (a spurious interrupt is harmless, a missing one hangs the guest).
+    const std::optional<uint16_t> usedEvent =
+        atomicLoad16(avail_.data() + vring::usedEventOffset(size_));
+    if (valid && usedEvent && !vring::needEvent(*usedEvent, nextUsed_, old)) return;
+  }
   // EAGAIN (counter at its maximum, pipe full) counts as signalled: an interrupt is pending.
   if (!signalCall(callFd_)) {
     static LogLimiter limiter;

@@ -4,10 +4,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "buffers/guest_memory.h"
@@ -49,11 +51,17 @@ struct VirtqueueLayout {
   uint64_t availUserAddr = 0;
   uint64_t usedUserAddr = 0;
   uint16_t nextAvail = 0;  // SET_VRING_BASE
+  bool eventIdx = false;   // VIRTIO_RING_F_EVENT_IDX negotiated
 };
 
 // Thread: one thread at a time (the transport's loop thread). Holds a reference on the guest
-// memory it was built from. Borrows the call eventfd (see setCallFd()). We never offer
-// VIRTIO_RING_F_EVENT_IDX, so notify() always signals.
+// memory it was built from. Borrows the call eventfd (see setCallFd()).
+// Without VIRTIO_RING_F_EVENT_IDX notify() always signals and kicks are never suppressed (the
+// device does not set VRING_USED_F_NO_NOTIFY). With it (layout.eventIdx): notify() signals only
+// when vring_need_event(used_event, used idx, used idx at the last signal) says so, and
+// whenever popChain()/hasAvailable() find the ring empty they publish avail_event = nextAvail(),
+// fence, and re-read the avail idx, so a buffer the driver adds concurrently is either seen by
+// the re-read or followed by a kick: the device never sleeps on a non-empty ring.
 class Virtqueue {
  public:
   // Translates and checks the three ring areas; reads the current used index from guest memory.
@@ -67,16 +75,26 @@ class Virtqueue {
   // bounded by kMaxChainDescriptors steps whatever the guest wrote.
   Result<std::optional<DescriptorChain>> popChain();
   // True if popChain() would return a chain (or an error); false if the ring is unreadable.
-  [[nodiscard]] bool hasAvailable() const;
+  // With EVENT_IDX, false also means avail_event was published (the driver will kick).
+  [[nodiscard]] bool hasAvailable();
 
   // Publishes head as used with writtenLen bytes written (release ordering).
   void pushUsed(uint16_t head, uint32_t writtenLen);
-  // Signals the call eventfd, if any. Never blocks: the server makes call fds non-blocking, and
-  // a full counter (EAGAIN) already means "interrupt pending", so the signal is not lost.
-  void notify() const;
+  // Signals the call eventfd, if any (with EVENT_IDX: only if the driver asked for it). Never
+  // blocks: the server makes call fds non-blocking, and a full counter (EAGAIN) already means
+  // "interrupt pending", so the signal is not lost.
+  void notify();
 
   // Borrowed: the fd must stay open while set, and be non-blocking; -1 disables notifications.
-  void setCallFd(int fd) { callFd_ = fd; }
+  // The next notify() after a change signals unconditionally.
+  void setCallFd(int fd) {
+    callFd_ = fd;
+    signalledValid_ = false;
+  }
+  [[nodiscard]] bool eventIdx() const { return layout_.eventIdx; }
+  // Tests only: runs when an EVENT_IDX ring was read empty, before avail_event is published (the
+  // window a concurrent driver can fall into).
+  void setEmptyRingHookForTest(std::function<void()> hook) { emptyRingHook_ = std::move(hook); }
 
   [[nodiscard]] uint16_t size() const { return size_; }
   // The next avail index to read: what GET_VRING_BASE reports.
@@ -86,6 +104,10 @@ class Virtqueue {
  private:
   Virtqueue() = default;
   std::optional<uint16_t> loadAvailIdx() const;
+  // EVENT_IDX: publishes avail_event = nextAvail_, fences, and re-reads the avail idx.
+  std::optional<uint16_t> armAvailEvent();
+  // The avail idx; when it shows an empty ring and EVENT_IDX is on, armAvailEvent()'s re-read.
+  std::optional<uint16_t> loadAvailIdxOrArm();
   void walkChain(DescriptorChain& chain) const;
 
   std::shared_ptr<const buffers::GuestMemory> memory_;
@@ -96,7 +118,10 @@ class Virtqueue {
   uint16_t size_ = 0;
   uint16_t nextAvail_ = 0;
   uint16_t nextUsed_ = 0;
+  uint16_t signalledUsed_ = 0;   // EVENT_IDX: nextUsed_ at the last notify()
+  bool signalledValid_ = false;  // false until the first notify() (it always signals)
   int callFd_ = -1;
+  std::function<void()> emptyRingHook_;
 };
 
 // Copies the readable bytes of chain; fails if they exceed maxBytes or guest memory faults.

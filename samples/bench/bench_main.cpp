@@ -93,6 +93,10 @@ int main(int argc, char** argv) {
   app.add_option("--csv", csvPath, "write one row per clip and mode (and the latency rows)");
   app.add_option("--svg", svgPath, "write a bar chart of fps per clip and mode");
   app.add_flag("--quick", options.quick, "one tiny clip, one repetition: a smoke test");
+  bool noEventIdx = false;
+  app.add_flag("--no-event-idx", noEventIdx,
+               "do not negotiate VIRTIO_RING_F_EVENT_IDX: a notification per kick and per "
+               "completion batch");
   bool noLatency = false, noBaseline = false;
   app.add_flag("--no-latency", noLatency, "skip the command latency measurement");
   app.add_flag("--no-latency-baseline", noBaseline,
@@ -101,6 +105,7 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", logLevel, "trace|debug|info|warn|error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
+  options.eventIdx = !noEventIdx;
   if (options.quick && app.count("--repeat") == 0) options.repeat = 1;
   if (options.quick && app.count("--streams") == 0) options.streamCounts = {1, 2};
   options.latency = !noLatency;

@@ -63,6 +63,7 @@ Result<Device> startDevice(const BenchOptions& options, const std::string& dir,
   driverOptions.socketPath = device.process->socketPath();
   driverOptions.commandTimeout = std::chrono::milliseconds(20000);
   driverOptions.ramBytes = 1536ull << 20;  // four 1080p streams' output buffers
+  driverOptions.eventIdx = options.eventIdx;
   auto driver = harness::VideoDriver::connect(driverOptions);
   if (!driver)
     return makeError(driver.error().code, "cannot connect to vdec-device ({}): {}",

@@ -31,6 +31,7 @@ struct BenchOptions {
   // Streams decoding the first 1080p clip at once (first format and memory); 1 is always run.
   std::vector<int> streamCounts{1, 2, 4};
   bool quick = false;
+  bool eventIdx = true;  // negotiate VIRTIO_RING_F_EVENT_IDX when the daemon offers it
   bool latency = true;
   // Also time commands on a daemon with --decoder-nice 0 (before) and one with
   // --device-slice-us 100, interleaved with the default one.

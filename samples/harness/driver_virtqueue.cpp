@@ -70,6 +70,8 @@ DriverVirtqueue& DriverVirtqueue::operator=(DriverVirtqueue&& other) noexcept {
   lastUsed_ = other.lastUsed_;
   inFlight_ = other.inFlight_;
   indirectThreshold_ = other.indirectThreshold_;
+  eventIdx_ = other.eventIdx_;
+  kickedAvail_ = other.kickedAvail_;
   kicks_ = other.kicks_;
   calls_ = other.calls_;
   return *this;
@@ -160,17 +162,42 @@ Result<uint16_t> DriverVirtqueue::addChain(std::span<const buffers::GuestRange> 
 void DriverVirtqueue::kick() {
   // The index store must be visible before we read the device's flags (virtio_mb).
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  const auto* usedFlags = reinterpret_cast<const uint16_t*>(ram_->at(usedGpa_, 2).data());
-  if (__atomic_load_n(usedFlags, __ATOMIC_ACQUIRE) & vring::VRING_USED_F_NO_NOTIFY) return;
+  if (eventIdx_) {
+    const uint16_t old = kickedAvail_;
+    kickedAvail_ = availIdx_;
+    const auto* availEvent = reinterpret_cast<const uint16_t*>(
+        ram_->at(usedGpa_ + vring::availEventOffset(size_), 2).data());
+    if (!vring::needEvent(__atomic_load_n(availEvent, __ATOMIC_ACQUIRE), availIdx_, old)) return;
+  } else {
+    const auto* usedFlags = reinterpret_cast<const uint16_t*>(ram_->at(usedGpa_, 2).data());
+    if (__atomic_load_n(usedFlags, __ATOMIC_ACQUIRE) & vring::VRING_USED_F_NO_NOTIFY) return;
+  }
   const uint64_t one = 1;
   ssize_t n = ::write(kick_.get(), &one, sizeof(one));
   (void)n;  // EAGAIN only when the counter is saturated: the device is notified anyway
   ++kicks_;
 }
 
-Result<std::optional<UsedElem>> DriverVirtqueue::popUsed() {
+uint16_t DriverVirtqueue::loadUsedIdx() {
   const auto* usedIdxPtr = reinterpret_cast<const uint16_t*>(ram_->at(usedGpa_ + 2, 2).data());
-  const uint16_t usedIdx = __atomic_load_n(usedIdxPtr, __ATOMIC_ACQUIRE);
+  return __atomic_load_n(usedIdxPtr, __ATOMIC_ACQUIRE);
+}
+
+void DriverVirtqueue::publishUsedEvent() {
+  auto* usedEvent =
+      reinterpret_cast<uint16_t*>(ram_->at(availGpa_ + vring::usedEventOffset(size_), 2).data());
+  __atomic_store_n(usedEvent, lastUsed_, __ATOMIC_RELEASE);
+  // used_event before the used idx re-read (virtio_store_mb); pairs with the device's fence
+  // between its used idx store and its used_event read.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+}
+
+Result<std::optional<UsedElem>> DriverVirtqueue::popUsed() {
+  uint16_t usedIdx = loadUsedIdx();
+  if (usedIdx == lastUsed_ && eventIdx_) {
+    publishUsedEvent();
+    usedIdx = loadUsedIdx();
+  }
   if (usedIdx == lastUsed_) return std::optional<UsedElem>();
   const uint16_t pending = static_cast<uint16_t>(usedIdx - lastUsed_);
   if (pending > inFlight_) {
@@ -181,6 +208,7 @@ Result<std::optional<UsedElem>> DriverVirtqueue::popUsed() {
   vring::VringUsedElem elem;
   std::memcpy(&elem, ram_->at(usedGpa_ + 4 + 8ull * (lastUsed_ % size_), 8).data(), sizeof(elem));
   ++lastUsed_;
+  if (eventIdx_) publishUsedEvent();  // as virtqueue_get_buf_ctx_split
   if (elem.id >= size_ || !outstanding_[elem.id]) {
     return makeError(ErrorCode::kBackendFailure, "queue {}: device returned head {} not in flight",
                      index_, elem.id);

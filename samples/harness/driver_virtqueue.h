@@ -48,15 +48,24 @@ class DriverVirtqueue {
   // Chains of more than `minDescriptors` descriptors go through an indirect table (needs
   // INDIRECT_DESC negotiated); 0 disables indirect descriptors.
   void setIndirectThreshold(uint32_t minDescriptors) { indirectThreshold_ = minDescriptors; }
+  // VIRTIO_RING_F_EVENT_IDX negotiated: set before the first kick, as Linux fixes it at probe.
+  void setEventIdx(bool on) { eventIdx_ = on; }
+  bool eventIdx() const { return eventIdx_; }
 
   // Builds [readable...][writable...] and publishes it in the avail ring (release ordering);
   // does not kick. Fails with kOutOfMemory when not enough descriptors are free.
   Result<uint16_t> addChain(std::span<const buffers::GuestRange> readable,
                             std::span<const buffers::GuestRange> writable);
-  // Notifies the device unless it set VRING_USED_F_NO_NOTIFY (as Linux without EVENT_IDX).
+  // Notifies the device unless it set VRING_USED_F_NO_NOTIFY (as Linux without EVENT_IDX); with
+  // EVENT_IDX only if vring_need_event(avail_event, avail idx, avail idx at the last kick()), as
+  // Linux's virtqueue_kick_prepare_split (fence between the avail idx store and the read).
   void kick();
   // The next used element, freeing its descriptors; an error if the device returned a head
-  // that is not outstanding or moved used->idx past what is outstanding.
+  // that is not outstanding or moved used->idx past what is outstanding. With EVENT_IDX, as
+  // Linux (callbacks always enabled): after taking an element, and on finding the ring empty,
+  // publishes used_event = the used idx seen so far and fences; on empty it then re-reads the
+  // used idx (virtqueue_enable_cb), so an empty result means the device will signal the next
+  // completion.
   Result<std::optional<UsedElem>> popUsed();
   // Heads added and not yet returned.
   uint32_t inFlight() const { return inFlight_; }
@@ -77,6 +86,8 @@ class DriverVirtqueue {
   void releaseMemory();  // gives the ring pages back to the RAM allocator
   uint16_t* availIdx();
   uint16_t* availRing(uint32_t slot);
+  uint16_t loadUsedIdx();
+  void publishUsedEvent();  // EVENT_IDX: used_event = lastUsed_, then a full fence
   void writeDesc(uint64_t tableGpa, uint16_t index, uint64_t addr, uint32_t len, uint16_t flags,
                  uint16_t next);
 
@@ -96,6 +107,8 @@ class DriverVirtqueue {
   uint16_t lastUsed_ = 0;
   uint32_t inFlight_ = 0;
   uint32_t indirectThreshold_ = 0;
+  bool eventIdx_ = false;
+  uint16_t kickedAvail_ = 0;  // EVENT_IDX: availIdx_ at the last kick()
   uint64_t kicks_ = 0;
   uint64_t calls_ = 0;
 };

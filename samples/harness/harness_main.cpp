@@ -39,6 +39,7 @@ struct CommonOptions {
   std::string client = "harness";  // --client
   std::string protocol = "video";  // --protocol: video (virtio-video) or media (virtio-media)
   bool media() const { return protocol == "media"; }
+  bool noEventIdx = false;          // --no-event-idx
 };
 
 struct DecodeCliOptions {
@@ -88,6 +89,7 @@ Result<Connection> connect(const CommonOptions& common) {
   Connection connection;
   DriverOptions options;
   MediaDriverOptions mediaOptions;
+  options.eventIdx = mediaOptions.eventIdx = !common.noEventIdx;
   std::string where = common.socketPath;
   if (!common.deviceBinary.empty()) {
     VDEC_ASSIGN_OR_RETURN(connection.device,
@@ -338,6 +340,9 @@ int harnessMain(int argc, char** argv) {
       ->check(CLI::IsMember({"video", "media"}));
   app.add_option("--log-level", common.logLevel, "trace|debug|info|warn|error|critical|off")
       ->capture_default_str();
+  app.add_flag("--no-event-idx", common.noEventIdx,
+               "do not negotiate VIRTIO_RING_F_EVENT_IDX (notify on every kick/completion, as "
+               "a guest without it)");
 
   auto addStreamOptions = [&common](CLI::App* command) {
     command

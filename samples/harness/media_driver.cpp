@@ -212,6 +212,7 @@ Result<std::unique_ptr<MediaDriver>> MediaDriver::connect(const MediaDriverOptio
   FrontendOptions frontendOptions;
   frontendOptions.device = FrontendDevice::kMedia;
   frontendOptions.negotiateSharedObject = options.negotiateSharedObject;
+  frontendOptions.negotiateEventIdx = options.eventIdx;
   frontendOptions.replyTimeout = options.commandTimeout;
   if (options.connectedSocket >= 0) {
     UniqueFd socket(::fcntl(options.connectedSocket, F_DUPFD_CLOEXEC, 0));
@@ -237,6 +238,12 @@ Result<std::unique_ptr<MediaDriver>> MediaDriver::connect(const MediaDriverOptio
   // INDIRECT_DESC is negotiated, so chains of more than two go there.
   if (d.frontend->offeredFeatures() & (1ull << vhost::VIRTIO_RING_F_INDIRECT_DESC))
     d.command->setIndirectThreshold(2);
+  // The notification scheme is fixed before the first buffer is posted, and must match what
+  // start() acks: with EVENT_IDX acked the device signals only past used_event.
+  const bool eventIdx =
+      options.eventIdx && (d.frontend->offeredFeatures() & (1ull << vhost::VIRTIO_RING_F_EVENT_IDX));
+  d.command->setEventIdx(eventIdx);
+  d.event->setEventIdx(eventIdx);
 
   // The guest posts its event buffers at probe, before DRIVER_OK.
   const uint32_t slots = std::min(options.eventBuffers, d.event->size());

@@ -31,6 +31,7 @@ struct MediaDriverOptions {
   uint32_t eventBuffers = 16;                      // posted at probe, 608 bytes each
   std::chrono::milliseconds commandTimeout{5000};  // the guest driver's wait_event_timeout(5 * HZ)
   bool negotiateSharedObject = true;               // offer the exporter on the back-end channel
+  bool eventIdx = true;  // ack VIRTIO_RING_F_EVENT_IDX when offered, as the Linux virtio ring does
 };
 
 // One command's device-readable descriptors in order ([cmd][payload][planes][SG entries or

@@ -270,6 +270,7 @@ Status VhostUserFrontend::start(const GuestRam& ram, std::span<const VringSetup>
            (bit(wire::VIRTIO_VIDEO_F_RESOURCE_GUEST_PAGES) |
             bit(wire::VIRTIO_VIDEO_F_RESOURCE_NON_CONTIG) |
             bit(wire::VIRTIO_VIDEO_F_RESOURCE_VIRTIO_OBJECT) | bit(VIRTIO_RING_F_INDIRECT_DESC));
+  if (options_.negotiateEventIdx) acked |= offeredFeatures_ & bit(VIRTIO_RING_F_EVENT_IDX);
   VDEC_TRY(sendRequest(VHOST_USER_SET_FEATURES, asBytes(acked)));
   ackedFeatures_ = acked;
 

@@ -27,6 +27,7 @@ enum class FrontendDevice {
 struct FrontendOptions {
   FrontendDevice device = FrontendDevice::kVideo;
   bool negotiateSharedObject = true;  // include SHARED_OBJECT in SET_PROTOCOL_FEATURES
+  bool negotiateEventIdx = true;      // ack VIRTIO_RING_F_EVENT_IDX when offered
   // With REPLY_ACK: NEED_REPLY on every SET_* message (QEMU sets it on a subset; the protocol
   // requires a back-end to answer it on any message).
   bool needReplyOnAllSets = true;
@@ -64,7 +65,8 @@ class VhostUserFrontend {
   // SET_BACKEND_REQ_FD (BACKEND_REQ), SET_OWNER, GET_FEATURES, then SET_VRING_CALL (+ERR) per
   // queue, then GET_CONFIG (as the guest's probe reads it). Needs VERSION_1, bit 30 and CONFIG.
   Status realize(std::span<const VringSetup> queues);
-  // SET_FEATURES (VERSION_1, offered device bits 0-2, INDIRECT_DESC if offered, bit 30),
+  // SET_FEATURES (VERSION_1, offered device bits 0-2, INDIRECT_DESC if offered, EVENT_IDX if
+  // offered and options.negotiateEventIdx, bit 30),
   // SET_MEM_TABLE (one region: ram), per queue SET_VRING_NUM, SET_VRING_BASE(0),
   // SET_VRING_ADDR, SET_VRING_KICK; then SET_VRING_ENABLE(1) per queue.
   Status start(const GuestRam& ram, std::span<const VringSetup> queues);

@@ -414,6 +414,7 @@ Result<std::unique_ptr<VideoDriver>> VideoDriver::connect(const DriverOptions& o
 
   FrontendOptions frontendOptions;
   frontendOptions.negotiateSharedObject = options.negotiateSharedObject;
+  frontendOptions.negotiateEventIdx = options.eventIdx;
   frontendOptions.replyTimeout = options.commandTimeout;
   if (options.connectedSocket >= 0) {
     UniqueFd socket(::fcntl(options.connectedSocket, F_DUPFD_CLOEXEC, 0));
@@ -443,6 +444,12 @@ Result<std::unique_ptr<VideoDriver>> VideoDriver::connect(const DriverOptions& o
   if (d.frontend->offeredFeatures() & (1ull << vhost::VIRTIO_RING_F_INDIRECT_DESC)) {
     d.control->setIndirectThreshold(2);
   }
+  // The ring's notification scheme is fixed before the first buffer is posted (Linux: at
+  // find_vqs, after feature negotiation); start() acks exactly this.
+  const bool eventIdx =
+      options.eventIdx && (d.frontend->offeredFeatures() & (1ull << vhost::VIRTIO_RING_F_EVENT_IDX));
+  d.control->setEventIdx(eventIdx);
+  d.event->setEventIdx(eventIdx);
 
   // The guest posts every event buffer before DRIVER_OK (virtio_video_alloc_events).
   const uint32_t eventSlots = d.event->size();

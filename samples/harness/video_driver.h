@@ -32,6 +32,8 @@ struct DriverOptions {
   uint32_t eventQueueSize = 64;
   std::chrono::milliseconds commandTimeout{5000};  // the guest driver's 5 s
   bool negotiateSharedObject = true;  // offer the exporter on the back-end channel
+  // Negotiate VIRTIO_RING_F_EVENT_IDX when offered (the Linux virtio ring does).
+  bool eventIdx = true;
 };
 
 // A RESOURCE_QUEUE the device completed.

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 // End to end: the real vdec-device daemon, the real harness over vhost-user, real bitstreams.
+#include <cstdint>
 #include <filesystem>
 #include <regex>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -64,6 +66,27 @@ TEST(SampleClipTest, EmbeddedSampleDecodesBitExactWithPng) {
   EXPECT_GT(std::filesystem::file_size(out.file("frame.png")), 1000u);
   EXPECT_EQ(std::filesystem::file_size(out.file("raw.yuv")), 75u * 320 * 180 * 3 / 2);
   EXPECT_NE(result.output.find("75 frames"), std::string::npos) << result.output;
+}
+
+// The other ring notification scheme: every kick and every completion notified (the default,
+// above, negotiates VIRTIO_RING_F_EVENT_IDX as Linux does). Same bits either way.
+TEST(SampleClipTest, EmbeddedSampleDecodesBitExactWithoutEventIdx) {
+  const std::string input = samplesDir() + "/data/testsrc2-320x180.h264";
+  DaemonProcess daemon;
+  for (const bool eventIdx : {false, true}) {
+    const std::string flag = eventIdx ? "--log-level=warn" : "--no-event-idx";
+    auto decoded = runHarness(daemon.socketPath(),
+                              {flag, "decode", input, "--memory", "contig", "--expect-md5",
+                               input + ".md5"});
+    EXPECT_EQ(decoded.exitCode, 0) << flag << "\n" << decoded.output;
+    // "features 0x..." of the query: bit 29 is VIRTIO_RING_F_EVENT_IDX.
+    auto query = runHarness(daemon.socketPath(), {flag, "query"});
+    ASSERT_EQ(query.exitCode, 0) << query.output;
+    const size_t at = query.output.find("features 0x");
+    ASSERT_NE(at, std::string::npos) << query.output;
+    const uint64_t features = std::stoull(query.output.substr(at + 9), nullptr, 16);
+    EXPECT_EQ((features >> 29) & 1, eventIdx ? 1u : 0u) << query.output;
+  }
 }
 
 TEST(ConformanceTest, AllJvtAvcV1VectorsThroughTheDevice) {

@@ -99,6 +99,19 @@ TEST(MediaResolutionChangeTest, ReportsTheSecondCaptureSetup) {
   EXPECT_NE(result.output.find("2 resolution changes"), std::string::npos) << result.output;
 }
 
+// Both notification schemes of the split ring: the other tests negotiate EVENT_IDX (the default,
+// as the Linux virtio ring does); this one decodes without it.
+TEST(MediaEventIdxTest, DecodesBitExactWithoutEventIdx) {
+  VDEC_GENERATE_OR_SKIP(clip, "h264_high_bpyramid_176x144");
+  DaemonProcess daemon(kMediaDevice);
+  TempDir out;
+  auto result = runHarness(daemon.socketPath(),
+                           {"--protocol", "media", "--no-event-idx", "decode", clip->path,
+                            "--memory", "sg", "--frames-md5", out.file("frames.md5")});
+  ASSERT_EQ(result.exitCode, 0) << result.output;
+  EXPECT_EQ(readLines(out.file("frames.md5")), clip->frameMd5s) << result.output;
+}
+
 // Enough DMABUF / USERPTR buffers: every I420 frame is decoded in place (0 bytes copied), as
 // virtio-video does with the same buffers.
 TEST(MediaZeroCopyTest, I420DecodesInPlaceWithEnoughBuffers) {

@@ -167,5 +167,79 @@ TEST_F(DriverVirtqueueTest, NoKickWhenDeviceSuppressesNotifications) {
   EXPECT_TRUE(device.popAvail());
 }
 
+// EVENT_IDX, driver side: kicks follow the device's avail_event (vring_need_event over the
+// avail idx moved since the last kick); used_event follows what the driver consumed, published
+// after each element and again (then re-checked) when the ring is found empty.
+TEST_F(DriverVirtqueueTest, EventIdxKicksAndUsedEvent) {
+  auto queue = DriverVirtqueue::create(ram_, 0, 8);
+  ASSERT_TRUE(queue);
+  queue->setEventIdx(true);
+  auto device = deviceFor(*queue);
+  auto* availEvent = reinterpret_cast<uint16_t*>(
+      ram_.at(queue->usedGpa() + vring::availEventOffset(8), 2).data());
+  auto usedEvent = [&] {
+    uint16_t v = 0;
+    std::memcpy(&v, ram_.at(queue->availGpa() + vring::usedEventOffset(8), 2).data(), 2);
+    return v;
+  };
+  device.setUsedFlags(vring::VRING_USED_F_NO_NOTIFY);  // ignored with EVENT_IDX
+  const GuestRange one[] = {{GuestAddress{ram_.base() + 0x10000}, 8}};
+  auto kicked = [&] {
+    uint64_t n = 0;
+    return ::read(queue->kickFd(), &n, sizeof(n)) == sizeof(n);
+  };
+
+  ASSERT_TRUE(queue->addChain({}, one));
+  queue->kick();  // avail_event 0 in [0, 1)
+  EXPECT_TRUE(kicked());
+  ASSERT_TRUE(queue->addChain({}, one));
+  ASSERT_TRUE(queue->addChain({}, one));
+  queue->kick();  // the device is busy (avail_event still 0): 0 not in [1, 3)
+  EXPECT_FALSE(kicked());
+  *availEvent = 3;  // the device ran the ring empty at 3
+  ASSERT_TRUE(queue->addChain({}, one));
+  queue->kick();
+  EXPECT_TRUE(kicked());
+  EXPECT_EQ(queue->kicks(), 2u);
+
+  for (int i = 0; i < 2; ++i) {
+    auto chain = device.popAvail();
+    ASSERT_TRUE(chain);
+    device.pushUsed(chain->head, 0);
+  }
+  auto used = queue->popUsed();
+  ASSERT_TRUE(used && *used);
+  EXPECT_EQ(usedEvent(), 1);  // as virtqueue_get_buf: interrupt me for the next one
+  used = queue->popUsed();
+  ASSERT_TRUE(used && *used);
+  EXPECT_EQ(usedEvent(), 2);
+  used = queue->popUsed();
+  ASSERT_TRUE(used);
+  EXPECT_FALSE(*used);
+  EXPECT_EQ(usedEvent(), 2);
+  // The device's next completion (2 -> 3) is signalled: 2 in [2, 3).
+  EXPECT_TRUE(vring::needEvent(usedEvent(), 3, 2));
+}
+
+TEST_F(DriverVirtqueueTest, WithoutEventIdxTheEventFieldsAreNotWritten) {
+  auto queue = DriverVirtqueue::create(ram_, 0, 8);
+  ASSERT_TRUE(queue);
+  auto device = deviceFor(*queue);
+  const GuestRange one[] = {{GuestAddress{ram_.base() + 0x10000}, 8}};
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(queue->addChain({}, one));
+    queue->kick();
+  }
+  EXPECT_EQ(queue->kicks(), 3u);  // every kick without NO_NOTIFY
+  auto chain = device.popAvail();
+  ASSERT_TRUE(chain);
+  device.pushUsed(chain->head, 0);
+  ASSERT_TRUE(queue->popUsed());
+  ASSERT_TRUE(queue->popUsed());
+  uint16_t usedEvent = 1;
+  std::memcpy(&usedEvent, ram_.at(queue->availGpa() + vring::usedEventOffset(8), 2).data(), 2);
+  EXPECT_EQ(usedEvent, 0);
+}
+
 }  // namespace
 }  // namespace vdec::harness
