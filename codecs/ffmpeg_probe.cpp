@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "codecs/ffmpeg_probe.h"
 
+#include <cstring>
+
+#include "codecs/slice_head_cut.h"
+
 namespace vdec::codecs {
 
-std::unique_ptr<FfmpegProbe> FfmpegProbe::create(AVCodecID codec) {
+std::unique_ptr<FfmpegProbe> FfmpegProbe::create(AVCodecID codec, Input input) {
   const AVCodec* decoder = findSoftwareDecoder(codec);
   if (decoder == nullptr) return nullptr;
   AvCodecContextPtr context(avcodec_alloc_context3(decoder));
@@ -12,15 +16,40 @@ std::unique_ptr<FfmpegProbe> FfmpegProbe::create(AVCodecID codec) {
   context->thread_count = 1;
   context->apply_cropping = 0;  // the same geometry the session's decoder reports
   followStreamReordering(*context);  // the same reordering delay as the session's decoder
+  // The slices it is given are cut short (feed()): their errors are expected, not worth
+  // concealing, and not the stream's. They are logged at debug level, below the error level
+  // at which DecodeErrorLog counts them against the stream's pictures.
+  context->error_concealment = 0;
+  context->log_level_offset = AV_LOG_DEBUG - AV_LOG_ERROR;
   if (avcodec_open2(context.get(), decoder, nullptr) < 0) return nullptr;
-  std::unique_ptr<FfmpegProbe> probe(new FfmpegProbe(std::move(context)));
+  std::unique_ptr<FfmpegProbe> probe(new FfmpegProbe(std::move(context), input));
   probe->frame_.reset(av_frame_alloc());
   if (!probe->frame_) return nullptr;
   return probe;
 }
 
-std::optional<ProbedFormat> FfmpegProbe::feed(const AVPacket& packet) {
+// A copy of the first `sliceHeadCut` bytes of `whole` with zeroed padding (libavcodec's
+// bitstream readers require it), or null when the whole packet is to be fed.
+AvPacketPtr FfmpegProbe::sliceHeadOf(const AVPacket& whole) const {
+  if (input_ != Input::kSliceHeads || whole.data == nullptr || whole.size <= 0) return nullptr;
+  const std::optional<size_t> keep =
+      sliceHeadCut(context_->codec_id, {whole.data, static_cast<size_t>(whole.size)});
+  if (!keep) return nullptr;
+  AvPacketPtr cut(av_packet_alloc());
+  if (!cut || av_new_packet(cut.get(), static_cast<int>(*keep)) < 0 ||
+      av_packet_copy_props(cut.get(), &whole) < 0) {
+    return nullptr;
+  }
+  std::memcpy(cut->data, whole.data, *keep);
+  return cut;
+}
+
+std::optional<ProbedFormat> FfmpegProbe::feed(const AVPacket& whole) {
   undrained_ = true;
+  // H.264 and HEVC: the headers and the start of the first slice say everything the format
+  // needs (slice_head_cut.h); the rest of the picture is not decoded.
+  AvPacketPtr cut = sliceHeadOf(whole);
+  const AVPacket& packet = cut ? *cut : whole;
   if (avcodec_send_packet(context_.get(), &packet) == AVERROR(EAGAIN)) {
     if (auto format = receive()) return format;
     // Corrupt input is skipped: the probe only looks for the first good picture.

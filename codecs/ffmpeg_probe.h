@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // FfmpegProbe: a throwaway single-threaded decoder that finds the first picture's format while
-// the frame-threaded decoder still holds its first frames back.
+// the frame-threaded decoder still holds its first frames back. For H.264 and HEVC it decodes
+// only the headers and the start of each access unit's first slice (slice_head_cut.h).
 #pragma once
 
 #include <memory>
@@ -15,11 +16,15 @@ namespace vdec::codecs {
 // Decoding-thread only. Frames it decodes are dropped at once: only their geometry is kept.
 class FfmpegProbe {
  public:
-  // Null if libavcodec cannot open a second decoder for `codec`.
-  static std::unique_ptr<FfmpegProbe> create(AVCodecID codec);
+  // What feed() decodes of an H.264/HEVC access unit (other codecs: always all of it).
+  enum class Input { kSliceHeads, kWholePictures };
+  // Null if libavcodec cannot open a second decoder for `codec`. kWholePictures is for tests
+  // that hold the slice heads against whole pictures.
+  static std::unique_ptr<FfmpegProbe> create(AVCodecID codec, Input input = Input::kSliceHeads);
 
-  // Decodes one packet (the caller keeps it); returns the format once a picture came out: the
-  // first decoded picture, drained out at once (not after the reordering delay).
+  // Decodes one packet (the caller keeps it; H.264/HEVC: its slice head); returns the format
+  // once a picture came out: the first decoded picture, drained out at once (not after the
+  // reordering delay).
   std::optional<ProbedFormat> feed(const AVPacket& packet);
   // The input ran dry: drains what was fed (send NULL), then flushes so that more can be fed.
   std::optional<ProbedFormat> drain();
@@ -29,10 +34,13 @@ class FfmpegProbe {
   void flush();
 
  private:
-  explicit FfmpegProbe(AvCodecContextPtr context) : context_(std::move(context)) {}
+  FfmpegProbe(AvCodecContextPtr context, Input input)
+      : context_(std::move(context)), input_(input) {}
   std::optional<ProbedFormat> receive();
+  AvPacketPtr sliceHeadOf(const AVPacket& whole) const;
 
   AvCodecContextPtr context_;
+  Input input_;
   AvFramePtr frame_;
   bool undrained_ = false;
   bool earlyDrainDone_ = false;  // feed() drained out the first decoded picture (once)

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 // FfmpegProbe: the format comes out with the first decoded picture (drained at once), not after
-// the reordering delay, and says the same as a decoder that decoded the whole stream.
+// the reordering delay, and says the same as a decoder that decoded the whole stream, although
+// it decodes only the slice heads of H.264 and HEVC access units.
 #include "codecs/ffmpeg_probe.h"
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -10,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include "codecs/slice_head_cut.h"
+#include "tests/clips/clip_factory.h"
 #include "tests/test_paths.h"
 
 extern "C" {
@@ -19,13 +23,14 @@ extern "C" {
 namespace vdec::codecs {
 namespace {
 
-// The access units of an Annex B H.264 file, as libavcodec's parser cuts them.
-std::vector<std::vector<uint8_t>> h264Packets(const std::string& path) {
+// The access units of an Annex B H.264 or HEVC file, as libavcodec's parser cuts them.
+std::vector<std::vector<uint8_t>> annexBPackets(const std::string& path,
+                                                AVCodecID codec = AV_CODEC_ID_H264) {
   std::ifstream file(path, std::ios::binary);
   const std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(file), {}};
   std::vector<std::vector<uint8_t>> packets;
-  AVCodecParserContext* parser = av_parser_init(AV_CODEC_ID_H264);
-  AvCodecContextPtr context(avcodec_alloc_context3(avcodec_find_decoder(AV_CODEC_ID_H264)));
+  AVCodecParserContext* parser = av_parser_init(codec);
+  AvCodecContextPtr context(avcodec_alloc_context3(avcodec_find_decoder(codec)));
   if (parser == nullptr || !context) return packets;
   size_t offset = 0;
   while (true) {
@@ -45,8 +50,9 @@ std::vector<std::vector<uint8_t>> h264Packets(const std::string& path) {
 }
 
 // has_b_frames and refs of a single-threaded decoder (strict, as the session's) at the end.
-ProbedFormat decodedToTheEnd(const std::vector<std::vector<uint8_t>>& packets) {
-  const AVCodec* codec = avcodec_find_decoder(AV_CODEC_ID_H264);
+ProbedFormat decodedToTheEnd(const std::vector<std::vector<uint8_t>>& packets,
+                             AVCodecID codecId = AV_CODEC_ID_H264) {
+  const AVCodec* codec = avcodec_find_decoder(codecId);
   AvCodecContextPtr context(avcodec_alloc_context3(codec));
   context->thread_count = 1;
   context->apply_cropping = 0;
@@ -78,7 +84,7 @@ ProbedFormat decodedToTheEnd(const std::vector<std::vector<uint8_t>>& packets) {
 }
 
 TEST(FfmpegProbeTest, TheFirstDecodedPictureGivesTheFormatAtOnce) {
-  const auto packets = h264Packets(vdec::testing::samplesDir() + "/data/testsrc2-320x180.h264");
+  const auto packets = annexBPackets(vdec::testing::samplesDir() + "/data/testsrc2-320x180.h264");
   ASSERT_GT(packets.size(), 4u);
   const ProbedFormat reference = decodedToTheEnd(packets);
   ASSERT_GT(reference.hasBFrames, 0) << "the sample must reorder for this test to mean anything";
@@ -101,7 +107,7 @@ TEST(FfmpegProbeTest, TheFirstDecodedPictureGivesTheFormatAtOnce) {
 
 // Garbage first (nothing decodes, nothing to drain), then the stream: still found.
 TEST(FfmpegProbeTest, GarbageBeforeTheStreamDoesNotUseUpTheEarlyDrain) {
-  const auto packets = h264Packets(vdec::testing::samplesDir() + "/data/testsrc2-320x180.h264");
+  const auto packets = annexBPackets(vdec::testing::samplesDir() + "/data/testsrc2-320x180.h264");
   ASSERT_FALSE(packets.empty());
   std::unique_ptr<FfmpegProbe> probe = FfmpegProbe::create(AV_CODEC_ID_H264);
   ASSERT_TRUE(probe);
@@ -121,6 +127,97 @@ TEST(FfmpegProbeTest, GarbageBeforeTheStreamDoesNotUseUpTheEarlyDrain) {
   ASSERT_TRUE(probed);
   EXPECT_EQ(fed, 3u) << "the format must come with the first real picture";
   EXPECT_EQ(probed->geometry.visible.width, 320u);
+}
+
+// Feeds access units to a new probe until it gives the format.
+std::optional<ProbedFormat> probeUntilFormat(
+    const std::vector<std::vector<uint8_t>>& packets, AVCodecID codec,
+    FfmpegProbe::Input input = FfmpegProbe::Input::kSliceHeads) {
+  std::unique_ptr<FfmpegProbe> probe = FfmpegProbe::create(codec, input);
+  if (!probe) return std::nullopt;
+  for (const auto& bytes : packets) {
+    AvPacketPtr packet(av_packet_alloc());
+    av_new_packet(packet.get(), static_cast<int>(bytes.size()));
+    std::copy(bytes.begin(), bytes.end(), packet->data);
+    if (std::optional<ProbedFormat> format = probe->feed(*packet)) return format;
+  }
+  return probe->drain();
+}
+
+// The slice-head probe finds a format exactly where the whole-picture probe does, and the same
+// one as a decoder that decoded every picture whole: geometry (crop on every side included),
+// refs and reordering delay, for field and frame coding, several slices per picture, and (when
+// the vectors are beside the checkout) every H.264 and HEVC conformance stream. Returns whether
+// the probe found one (a PAFF stream's lone first field drains to nothing, and from then on no
+// picture comes out before an IDR: the session then takes the format from its decoder).
+bool expectSliceHeadProbeMatches(const std::string& path, AVCodecID codec) {
+  SCOPED_TRACE(path);
+  const auto packets = annexBPackets(path, codec);
+  EXPECT_FALSE(packets.empty());
+  const ProbedFormat reference = decodedToTheEnd(packets, codec);
+  const std::optional<ProbedFormat> probed = probeUntilFormat(packets, codec);
+  const std::optional<ProbedFormat> whole =
+      probeUntilFormat(packets, codec, FfmpegProbe::Input::kWholePictures);
+  EXPECT_EQ(probed.has_value(), whole.has_value());
+  if (!probed) return false;
+  EXPECT_EQ(probed->geometry, reference.geometry);
+  EXPECT_EQ(probed->refs, reference.refs);
+  EXPECT_EQ(probed->hasBFrames, reference.hasBFrames);
+  return true;
+}
+
+TEST(FfmpegProbeTest, SliceHeadsGiveTheFormatOfTheWholeDecode) {
+  std::vector<std::string> h264{vdec::testing::samplesDir() + "/data/testsrc2-320x180.h264"};
+  for (const auto& entry : std::filesystem::directory_iterator(vdec::testing::testDataDir())) {
+    if (entry.path().extension() == ".h264") h264.push_back(entry.path().string());
+  }
+  size_t found = 0;
+  for (const std::string& path : h264) found += expectSliceHeadProbeMatches(path, AV_CODEC_ID_H264);
+  EXPECT_GE(h264.size(), 8u);
+  EXPECT_GE(found, h264.size() - 2) << "only the two PAFF streams may leave it to the decoder";
+}
+
+TEST(FfmpegProbeTest, SliceHeadsGiveCropsFromTheLeftAndTop) {
+  using vdec::testing::ClipFactory;
+  for (const char* name : {"h264_crop_left_top_176x144", "hevc_crop_left_top_176x144"}) {
+    const auto& spec = vdec::testing::standardClip(name);
+    if (!ClipFactory::unavailableReason(spec.codec).empty()) {
+      GTEST_SKIP() << ClipFactory::unavailableReason(spec.codec);
+    }
+    const auto clip = ClipFactory().generate(spec);
+    ASSERT_TRUE(clip.has_value()) << clip.error().message;
+    const AVCodecID codec = spec.codec == "h264" ? AV_CODEC_ID_H264 : AV_CODEC_ID_HEVC;
+    const auto packets = annexBPackets(clip->path, codec);
+    ASSERT_FALSE(packets.empty());
+    // The first access unit is long enough to be cut: the probe sees only its slice head.
+    EXPECT_TRUE(sliceHeadCut(codec, packets.front())) << name;
+    const std::optional<ProbedFormat> probed = probeUntilFormat(packets, codec);
+    ASSERT_TRUE(probed) << name;
+    EXPECT_EQ(probed->geometry.visible, (buffers::Rect{16, 8, 158, 134})) << name;
+    EXPECT_TRUE(expectSliceHeadProbeMatches(clip->path, codec)) << name;
+  }
+}
+
+TEST(FfmpegProbeTest, SliceHeadsGiveTheFormatOfEveryConformanceStream) {
+  VDEC_SKIP_WITHOUT_CONFORMANCE();
+  size_t streams = 0;
+  size_t found = 0;
+  for (const auto& entry :
+       std::filesystem::recursive_directory_iterator(vdec::testing::conformanceDir())) {
+    const std::string top =
+        std::filesystem::relative(entry.path(), vdec::testing::conformanceDir()).begin()->string();
+    const std::string extension = entry.path().extension().string();
+    if (!entry.is_regular_file() || extension == ".md5" || extension == ".json" ||
+        extension == ".txt" || extension == ".yuv") {
+      continue;
+    }
+    if (top != "h264" && top != "hevc") continue;
+    found += expectSliceHeadProbeMatches(entry.path().string(),
+                                         top == "h264" ? AV_CODEC_ID_H264 : AV_CODEC_ID_HEVC);
+    ++streams;
+  }
+  EXPECT_GE(streams, 30u);
+  EXPECT_GE(found, streams - 2);
 }
 
 }  // namespace

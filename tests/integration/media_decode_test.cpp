@@ -78,6 +78,9 @@ INSTANTIATE_TEST_SUITE_P(
         MediaCase{"h264_baseline_66x34", "contig", "i420", "24"},
         MediaCase{"h264_high_bpyramid_176x144", "object", "yv12", "24"},
         MediaCase{"hevc_bframes_176x144", "object", "i420"},
+        // Crops from the left and top (G_SELECTION's rectangle), several slices per picture.
+        MediaCase{"h264_crop_left_top_176x144", "sg", "nv12", "24"},
+        MediaCase{"hevc_crop_left_top_176x144", "contig", "i420"},
         MediaCase{"vp8_66x34_altref", "contig", "nv12"},
         MediaCase{"vp9_66x34_altref", "sg", "yv12", "24"},
         // Mid-stream resolution change: LAST buffer + SOURCE_CHANGE, STREAMOFF(CAPTURE),
