@@ -14,7 +14,7 @@ std::unique_ptr<FfmpegProbe> FfmpegProbe::create(AVCodecID codec, Input input) {
   if (!context) return nullptr;
   // No frame threads: a picture comes out as soon as it is decoded (or at the drain).
   context->thread_count = 1;
-  context->apply_cropping = 0;  // the same geometry the session's decoder reports
+  context->apply_cropping = 0;       // the same geometry the session's decoder reports
   followStreamReordering(*context);  // the same reordering delay as the session's decoder
   // The slices it is given are cut short (feed()): their errors are expected, not worth
   // concealing, and not the stream's. They are logged at debug level, below the error level

@@ -114,22 +114,23 @@ void BenchReport::summarize() {
 std::string formatTable(const BenchReport& report) {
   constexpr const char* kRow =
       "{:<28} {:<9} {:>7} {:>6} {:>7} {:>8} {:>8} {:>8} {:>6} {:>6} {:>6} {:>11} {:>6}\n";
-  std::string out = fmt::format(kRow, "case", "mode", "fps", "ratio", "ttff ms", "dev ms/f",
-                                "gst ms/f", "faults/f", "csw/f", "call/f", "kick/f", "copied/f",
-                                "frames");
+  std::string out =
+      fmt::format(kRow, "case", "mode", "fps", "ratio", "ttff ms", "dev ms/f", "gst ms/f",
+                  "faults/f", "csw/f", "call/f", "kick/f", "copied/f", "frames");
   for (const ModeResult& result : report.results) {
     const RunSample& m = result.median;
     std::string ratio = std::isnan(result.ratio) ? "" : fmt::format("{:.3f}", result.ratio);
-    out += fmt::format(kRow, result.clip, modeName(result.mode), num(m.fps, 1), ratio,
-                       num(m.ttffMs, 1), num(m.deviceCpuMsPerFrame, 2),
-                       num(m.harnessCpuMsPerFrame, 2), num(m.faultsPerFrame, 1),
-                       num(m.switchesPerFrame, 1), num(m.callsPerFrame, 2),
-                       num(m.kicksPerFrame, 2), bytesText(m.bytesCopiedPerFrame), m.frames);
+    out +=
+        fmt::format(kRow, result.clip, modeName(result.mode), num(m.fps, 1), ratio,
+                    num(m.ttffMs, 1), num(m.deviceCpuMsPerFrame, 2), num(m.harnessCpuMsPerFrame, 2),
+                    num(m.faultsPerFrame, 1), num(m.switchesPerFrame, 1), num(m.callsPerFrame, 2),
+                    num(m.kicksPerFrame, 2), bytesText(m.bytesCopiedPerFrame), m.frames);
   }
   out += "ratio: zero-copy = zero-copy/limit fps, bounce = bounce/zero-copy fps; medians of " +
-         fmt::format("{} runs; {} decoder threads per stream at most; fps of one stream is its "
-                     "steady state (first picture to EOS), of several their aggregate\n",
-                     report.repeat, report.threads);
+         fmt::format(
+             "{} runs; {} decoder threads per stream at most; fps of one stream is its "
+             "steady state (first picture to EOS), of several their aggregate\n",
+             report.repeat, report.threads);
   if (!report.latency.empty()) {
     out += fmt::format("\n{:<40} {:>8} {:>10} {:>10} {:>10}\n", "GET_PARAMS_EXT latency", "samples",
                        "p50 us", "p99 us", "max us");
@@ -139,6 +140,14 @@ std::string formatTable(const BenchReport& report) {
                          l.samples, l.p50Us, l.p99Us, l.maxUs);
   }
   return out;
+}
+
+// RFC 4180: a field with a comma or a quote is quoted (the option lists "i420,nv12").
+static std::string csvText(const std::string& text) {
+  if (text.find_first_of(",\"\n") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
 }
 
 Status writeCsv(const std::string& path, const BenchReport& report) {
@@ -153,19 +162,18 @@ Status writeCsv(const std::string& path, const BenchReport& report) {
   };
   for (const ModeResult& r : report.results) {
     const RunSample& m = r.median;
-    out << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},,,,,{},{},{},{},{}\n", r.clip,
-                       modeName(r.mode), field(m.fps, 2), field(r.ratio, 4),
-                       field(m.deviceCpuMsPerFrame, 3), field(m.harnessCpuMsPerFrame, 3),
-                       field(m.bytesCopiedPerFrame, 0), m.frames, m.directFrames, m.bounceFrames,
-                       report.outputFormat, report.memory, report.threads, report.repeat,
-                       field(m.ttffMs, 2), field(m.faultsPerFrame, 2),
-                       field(m.switchesPerFrame, 2), field(m.callsPerFrame, 3),
-                       field(m.kicksPerFrame, 3));
+    out << fmt::format(
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},,,,,{},{},{},{},{}\n", csvText(r.clip),
+        modeName(r.mode), field(m.fps, 2), field(r.ratio, 4), field(m.deviceCpuMsPerFrame, 3),
+        field(m.harnessCpuMsPerFrame, 3), field(m.bytesCopiedPerFrame, 0), m.frames, m.directFrames,
+        m.bounceFrames, csvText(report.outputFormat), csvText(report.memory), report.threads,
+        report.repeat, field(m.ttffMs, 2), field(m.faultsPerFrame, 2), field(m.switchesPerFrame, 2),
+        field(m.callsPerFrame, 3), field(m.kicksPerFrame, 3));
   }
   for (const LatencyResult& l : report.latency)
-    out << fmt::format("{},latency,,,,,,,,,{},{},{},{},{},{:.1f},{:.1f},{:.1f},,,,,\n", l.clip,
-                       report.outputFormat, report.memory, report.threads, report.repeat, l.samples,
-                       l.p50Us, l.p99Us, l.maxUs);
+    out << fmt::format("{},latency,,,,,,,,,{},{},{},{},{},{:.1f},{:.1f},{:.1f},,,,,\n",
+                       csvText(l.clip), csvText(report.outputFormat), csvText(report.memory),
+                       report.threads, report.repeat, l.samples, l.p50Us, l.p99Us, l.maxUs);
   if (!out) return makeError(ErrorCode::kBackendFailure, "error writing {}", path);
   return okStatus();
 }

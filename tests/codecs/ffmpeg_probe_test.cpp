@@ -37,10 +37,9 @@ std::vector<std::vector<uint8_t>> annexBPackets(const std::string& path,
     const bool end = offset >= bytes.size();
     uint8_t* out = nullptr;
     int outSize = 0;
-    const int used = av_parser_parse2(parser, context.get(), &out, &outSize,
-                                      end ? nullptr : bytes.data() + offset,
-                                      end ? 0 : static_cast<int>(bytes.size() - offset),
-                                      AV_NOPTS_VALUE, AV_NOPTS_VALUE, 0);
+    const int used = av_parser_parse2(
+        parser, context.get(), &out, &outSize, end ? nullptr : bytes.data() + offset,
+        end ? 0 : static_cast<int>(bytes.size() - offset), AV_NOPTS_VALUE, AV_NOPTS_VALUE, 0);
     if (outSize > 0) packets.emplace_back(out, out + outSize);
     if (end) break;
     offset += static_cast<size_t>(std::max(used, 0));

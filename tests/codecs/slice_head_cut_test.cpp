@@ -10,7 +10,8 @@
 namespace vdec::codecs {
 namespace {
 
-std::vector<uint8_t> nal(std::vector<uint8_t> header, size_t payload, bool fourByteStartCode = false) {
+std::vector<uint8_t> nal(std::vector<uint8_t> header, size_t payload,
+                         bool fourByteStartCode = false) {
   std::vector<uint8_t> bytes{0, 0, 1};
   if (fourByteStartCode) bytes.insert(bytes.begin(), 0);
   bytes.insert(bytes.end(), header.begin(), header.end());
@@ -44,10 +45,10 @@ TEST(SliceHeadCutTest, EveryH264SliceTypeCountsAndNothingElse) {
 }
 
 TEST(SliceHeadCutTest, HevcVclTypesCountAndParameterSetsDoNot) {
-  const auto vps = nal({0x40, 0x01}, 20);  // type 32
-  const auto sps = nal({0x42, 0x01}, 40);  // 33
-  const auto pps = nal({0x44, 0x01}, 8);   // 34
-  const auto sei = nal({0x4E, 0x01}, 8);   // 39
+  const auto vps = nal({0x40, 0x01}, 20);    // type 32
+  const auto sps = nal({0x42, 0x01}, 40);    // 33
+  const auto pps = nal({0x44, 0x01}, 8);     // 34
+  const auto sei = nal({0x4E, 0x01}, 8);     // 39
   const auto idr = nal({0x26, 0x01}, 9000);  // 19: IDR_W_RADL
   const auto cut = sliceHeadCut(AV_CODEC_ID_HEVC, join({vps, sps, pps, sei, idr}));
   ASSERT_TRUE(cut);
