@@ -693,8 +693,17 @@ TEST(HostileSoakTest, AttacksInALoopWithAGuestDecoding) {
     }
     return stats;
   };
+  // The baseline is the daemon at rest: the warm-up's last connection may still be being torn
+  // down (its fds open) when the test gets here, so wait until threads and fds have not moved
+  // for half a second (at most 5 s).
   ProcessStats baseline = readProcessStats(daemon.pid());
-  baseline = settled(baseline);
+  for (int i = 0, unchanged = 0; i < 100 && unchanged < 10; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const ProcessStats now = readProcessStats(daemon.pid());
+    const bool same = now.threads == baseline.threads && now.openFds == baseline.openFds;
+    unchanged = same ? unchanged + 1 : 0;
+    baseline = now;
+  }
   const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   int rounds = 0;
   for (int round = 2; std::chrono::steady_clock::now() < end; ++round, ++rounds) {
