@@ -3,7 +3,7 @@
 
 #include <cstring>
 
-#include "codecs/slice_head_cut.h"
+#include "codecs/probe_cut.h"
 
 namespace vdec::codecs {
 
@@ -28,12 +28,12 @@ std::unique_ptr<FfmpegProbe> FfmpegProbe::create(AVCodecID codec, Input input) {
   return probe;
 }
 
-// A copy of the first `sliceHeadCut` bytes of `whole` with zeroed padding (libavcodec's
+// A copy of the first `probeCut` bytes of `whole` with zeroed padding (libavcodec's
 // bitstream readers require it), or null when the whole packet is to be fed.
-AvPacketPtr FfmpegProbe::sliceHeadOf(const AVPacket& whole) const {
-  if (input_ != Input::kSliceHeads || whole.data == nullptr || whole.size <= 0) return nullptr;
+AvPacketPtr FfmpegProbe::headOf(const AVPacket& whole) const {
+  if (input_ != Input::kHeads || whole.data == nullptr || whole.size <= 0) return nullptr;
   const std::optional<size_t> keep =
-      sliceHeadCut(context_->codec_id, {whole.data, static_cast<size_t>(whole.size)});
+      probeCut(context_->codec_id, {whole.data, static_cast<size_t>(whole.size)});
   if (!keep) return nullptr;
   AvPacketPtr cut(av_packet_alloc());
   if (!cut || av_new_packet(cut.get(), static_cast<int>(*keep)) < 0 ||
@@ -46,9 +46,9 @@ AvPacketPtr FfmpegProbe::sliceHeadOf(const AVPacket& whole) const {
 
 std::optional<ProbedFormat> FfmpegProbe::feed(const AVPacket& whole) {
   undrained_ = true;
-  // H.264 and HEVC: the headers and the start of the first slice say everything the format
-  // needs (slice_head_cut.h); the rest of the picture is not decoded.
-  AvPacketPtr cut = sliceHeadOf(whole);
+  // H.264, HEVC, VP9: the headers say everything the format needs (probe_cut.h); the rest of
+  // the picture is not decoded.
+  AvPacketPtr cut = headOf(whole);
   const AVPacket& packet = cut ? *cut : whole;
   if (avcodec_send_packet(context_.get(), &packet) == AVERROR(EAGAIN)) {
     if (auto format = receive()) return format;
@@ -56,6 +56,18 @@ std::optional<ProbedFormat> FfmpegProbe::feed(const AVPacket& whole) {
     if (avcodec_send_packet(context_.get(), &packet) < 0) return std::nullopt;
   }
   if (auto format = receive()) return format;
+  // VP9: a cut frame gives no picture, but its header set the size and pixel format, which is
+  // all of a VP9 picture's geometry (no crop; the reordering delay is 0).
+  if (cut && context_->codec_id == AV_CODEC_ID_VP9 && context_->width > 0 && context_->height > 0 &&
+      context_->pix_fmt != AV_PIX_FMT_NONE) {
+    FrameGeometry geometry;
+    geometry.codedWidth = static_cast<uint32_t>(context_->width);
+    geometry.codedHeight = static_cast<uint32_t>(context_->height);
+    geometry.pixelFormat = context_->pix_fmt;
+    geometry.visible = {0, 0, geometry.codedWidth, geometry.codedHeight};
+    undrained_ = false;
+    return ProbedFormat{geometry, context_->refs, context_->has_b_frames};
+  }
   // A picture was decoded (the decoder set the stream's format while decoding a slice or frame
   // header) but is held back for reordering: drain once to get it out now rather than decode
   // the pictures of the reordering delay single-threaded first. refs and has_b_frames are

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // FfmpegProbe: a throwaway single-threaded decoder that finds the first picture's format while
-// the frame-threaded decoder still holds its first frames back. For H.264 and HEVC it decodes
-// only the headers and the start of each access unit's first slice (slice_head_cut.h).
+// the frame-threaded decoder still holds its first frames back. For H.264, HEVC and VP9 it
+// decodes only the headers of each access unit (probe_cut.h).
 #pragma once
 
 #include <memory>
@@ -16,13 +16,13 @@ namespace vdec::codecs {
 // Decoding-thread only. Frames it decodes are dropped at once: only their geometry is kept.
 class FfmpegProbe {
  public:
-  // What feed() decodes of an H.264/HEVC access unit (other codecs: always all of it).
-  enum class Input { kSliceHeads, kWholePictures };
+  // What feed() decodes of an H.264/HEVC/VP9 access unit (VP8, AV1: always all of it).
+  enum class Input { kHeads, kWholePictures };
   // Null if libavcodec cannot open a second decoder for `codec`. kWholePictures is for tests
-  // that hold the slice heads against whole pictures.
-  static std::unique_ptr<FfmpegProbe> create(AVCodecID codec, Input input = Input::kSliceHeads);
+  // that hold the heads against whole pictures.
+  static std::unique_ptr<FfmpegProbe> create(AVCodecID codec, Input input = Input::kHeads);
 
-  // Decodes one packet (the caller keeps it; H.264/HEVC: its slice head); returns the format
+  // Decodes one packet (the caller keeps it; H.264/HEVC/VP9: its head); returns the format
   // once a picture came out: the first decoded picture, drained out at once (not after the
   // reordering delay).
   std::optional<ProbedFormat> feed(const AVPacket& packet);
@@ -37,7 +37,7 @@ class FfmpegProbe {
   FfmpegProbe(AvCodecContextPtr context, Input input)
       : context_(std::move(context)), input_(input) {}
   std::optional<ProbedFormat> receive();
-  AvPacketPtr sliceHeadOf(const AVPacket& whole) const;
+  AvPacketPtr headOf(const AVPacket& whole) const;
 
   AvCodecContextPtr context_;
   Input input_;

@@ -12,12 +12,13 @@
 
 #include <gtest/gtest.h>
 
-#include "codecs/slice_head_cut.h"
+#include "codecs/probe_cut.h"
 #include "tests/clips/clip_factory.h"
 #include "tests/test_paths.h"
 
 extern "C" {
 #include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
 }
 
 namespace vdec::codecs {
@@ -131,7 +132,7 @@ TEST(FfmpegProbeTest, GarbageBeforeTheStreamDoesNotUseUpTheEarlyDrain) {
 // Feeds access units to a new probe until it gives the format.
 std::optional<ProbedFormat> probeUntilFormat(
     const std::vector<std::vector<uint8_t>>& packets, AVCodecID codec,
-    FfmpegProbe::Input input = FfmpegProbe::Input::kSliceHeads) {
+    FfmpegProbe::Input input = FfmpegProbe::Input::kHeads) {
   std::unique_ptr<FfmpegProbe> probe = FfmpegProbe::create(codec, input);
   if (!probe) return std::nullopt;
   for (const auto& bytes : packets) {
@@ -143,15 +144,13 @@ std::optional<ProbedFormat> probeUntilFormat(
   return probe->drain();
 }
 
-// The slice-head probe finds a format exactly where the whole-picture probe does, and the same
+// The head probe finds a format exactly where the whole-picture probe does, and the same
 // one as a decoder that decoded every picture whole: geometry (crop on every side included),
 // refs and reordering delay, for field and frame coding, several slices per picture, and (when
 // the vectors are beside the checkout) every H.264 and HEVC conformance stream. Returns whether
 // the probe found one (a PAFF stream's lone first field drains to nothing, and from then on no
 // picture comes out before an IDR: the session then takes the format from its decoder).
-bool expectSliceHeadProbeMatches(const std::string& path, AVCodecID codec) {
-  SCOPED_TRACE(path);
-  const auto packets = annexBPackets(path, codec);
+bool expectHeadProbeMatches(const std::vector<std::vector<uint8_t>>& packets, AVCodecID codec) {
   EXPECT_FALSE(packets.empty());
   const ProbedFormat reference = decodedToTheEnd(packets, codec);
   const std::optional<ProbedFormat> probed = probeUntilFormat(packets, codec);
@@ -163,6 +162,27 @@ bool expectSliceHeadProbeMatches(const std::string& path, AVCodecID codec) {
   EXPECT_EQ(probed->refs, reference.refs);
   EXPECT_EQ(probed->hasBFrames, reference.hasBFrames);
   return true;
+}
+
+// The packets of a file: VP9 frames (superframes) as libavformat reads them from IVF or WebM,
+// or Annex B access units as the parser cuts them.
+std::vector<std::vector<uint8_t>> packetsOf(const std::string& path, AVCodecID codec) {
+  if (codec != AV_CODEC_ID_VP9) return annexBPackets(path, codec);
+  std::vector<std::vector<uint8_t>> packets;
+  AVFormatContext* format = nullptr;
+  if (avformat_open_input(&format, path.c_str(), nullptr, nullptr) < 0) return packets;
+  AvPacketPtr packet(av_packet_alloc());
+  while (av_read_frame(format, packet.get()) >= 0) {
+    packets.emplace_back(packet->data, packet->data + packet->size);
+    av_packet_unref(packet.get());
+  }
+  avformat_close_input(&format);
+  return packets;
+}
+
+bool expectSliceHeadProbeMatches(const std::string& path, AVCodecID codec) {
+  SCOPED_TRACE(path);
+  return expectHeadProbeMatches(packetsOf(path, codec), codec);
 }
 
 TEST(FfmpegProbeTest, SliceHeadsGiveTheFormatOfTheWholeDecode) {
@@ -189,7 +209,7 @@ TEST(FfmpegProbeTest, SliceHeadsGiveCropsFromTheLeftAndTop) {
     const auto packets = annexBPackets(clip->path, codec);
     ASSERT_FALSE(packets.empty());
     // The first access unit is long enough to be cut: the probe sees only its slice head.
-    EXPECT_TRUE(sliceHeadCut(codec, packets.front())) << name;
+    EXPECT_TRUE(probeCut(codec, packets.front())) << name;
     const std::optional<ProbedFormat> probed = probeUntilFormat(packets, codec);
     ASSERT_TRUE(probed) << name;
     EXPECT_EQ(probed->geometry.visible, (buffers::Rect{16, 8, 158, 134})) << name;
@@ -197,7 +217,37 @@ TEST(FfmpegProbeTest, SliceHeadsGiveCropsFromTheLeftAndTop) {
   }
 }
 
-TEST(FfmpegProbeTest, SliceHeadsGiveTheFormatOfEveryConformanceStream) {
+TEST(FfmpegProbeTest, Vp9FrameHeadersGiveTheFormatOfTheWholeDecode) {
+  using vdec::testing::ClipFactory;
+  for (const char* name : {"vp9_66x34_altref", "vp9_tiny_16x16"}) {
+    const auto& spec = vdec::testing::standardClip(name);
+    if (!ClipFactory::unavailableReason(spec.codec).empty()) {
+      GTEST_SKIP() << ClipFactory::unavailableReason(spec.codec);
+    }
+    const auto clip = ClipFactory().generate(spec);
+    ASSERT_TRUE(clip.has_value()) << clip.error().message;
+    const auto packets = packetsOf(clip->path, AV_CODEC_ID_VP9);
+    ASSERT_FALSE(packets.empty());
+    EXPECT_TRUE(expectSliceHeadProbeMatches(clip->path, AV_CODEC_ID_VP9)) << name;
+  }
+  // A key frame larger than the head: the probe sees only its uncompressed header.
+  const auto& spec = vdec::testing::standardClip("vp9_66x34_altref");
+  if (!ClipFactory::unavailableReason(spec.codec).empty()) return;
+  const auto packets = packetsOf(ClipFactory().generate(spec)->path, AV_CODEC_ID_VP9);
+  std::vector<uint8_t> big = packets.front();
+  big.resize(kVp9FrameHeadBytes * 4, 0);  // padding after the frame: never decoded
+  std::vector<std::vector<uint8_t>> padded{big};
+  padded.insert(padded.end(), packets.begin() + 1, packets.end());
+  ASSERT_TRUE(probeCut(AV_CODEC_ID_VP9, padded.front()));
+  const std::optional<ProbedFormat> probed = probeUntilFormat(padded, AV_CODEC_ID_VP9);
+  ASSERT_TRUE(probed);
+  EXPECT_EQ(probed->geometry.codedWidth, 66u);
+  EXPECT_EQ(probed->geometry.codedHeight, 34u);
+  EXPECT_EQ(probed->geometry.visible, (buffers::Rect{0, 0, 66, 34}));
+  EXPECT_EQ(probed->geometry.pixelFormat, AV_PIX_FMT_YUV420P);
+}
+
+TEST(FfmpegProbeTest, HeadsGiveTheFormatOfEveryConformanceStream) {
   VDEC_SKIP_WITHOUT_CONFORMANCE();
   size_t streams = 0;
   size_t found = 0;
@@ -210,12 +260,14 @@ TEST(FfmpegProbeTest, SliceHeadsGiveTheFormatOfEveryConformanceStream) {
         extension == ".txt" || extension == ".yuv") {
       continue;
     }
-    if (top != "h264" && top != "hevc") continue;
-    found += expectSliceHeadProbeMatches(entry.path().string(),
-                                         top == "h264" ? AV_CODEC_ID_H264 : AV_CODEC_ID_HEVC);
+    if (top != "h264" && top != "hevc" && top != "vp9") continue;
+    const AVCodecID codec = top == "h264"   ? AV_CODEC_ID_H264
+                            : top == "hevc" ? AV_CODEC_ID_HEVC
+                                            : AV_CODEC_ID_VP9;
+    found += expectSliceHeadProbeMatches(entry.path().string(), codec);
     ++streams;
   }
-  EXPECT_GE(streams, 30u);
+  EXPECT_GE(streams, 80u);
   EXPECT_GE(found, streams - 2);
 }
 

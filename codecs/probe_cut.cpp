@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "codecs/slice_head_cut.h"
+#include "codecs/probe_cut.h"
 
 namespace vdec::codecs {
 namespace {
@@ -14,7 +14,11 @@ bool codedSlice(AVCodecID codec, uint8_t nalHeader) {
 
 }  // namespace
 
-std::optional<size_t> sliceHeadCut(AVCodecID codec, std::span<const uint8_t> accessUnit) {
+std::optional<size_t> probeCut(AVCodecID codec, std::span<const uint8_t> accessUnit) {
+  if (codec == AV_CODEC_ID_VP9) {
+    if (accessUnit.size() <= kVp9FrameHeadBytes) return std::nullopt;
+    return kVp9FrameHeadBytes;
+  }
   if (codec != AV_CODEC_ID_H264 && codec != AV_CODEC_ID_HEVC) return std::nullopt;
   const size_t size = accessUnit.size();
   // i + 3 < size: a start code with its NAL header byte inside the buffer.
