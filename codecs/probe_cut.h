@@ -11,7 +11,8 @@
 // compressed header; no picture comes out, the probe reads the format from the context
 // (VP9 has no crop).
 // Decoding a cut access unit costs well under a millisecond where the whole key frame of a
-// 1080p clip costs 35 ms (H.264) to 51 ms (VP9) (docs/benchmarks.md, "Follow-up: the probe reads headers only").
+// 1080p clip costs 35 ms (H.264) to 51 ms (VP9) (docs/benchmarks.md, "Follow-up: the probe
+// reads headers only").
 // VP8 (its size is set only after the first partition is read) and AV1 (libdav1d) are fed
 // whole.
 #pragma once
