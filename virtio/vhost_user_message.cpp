@@ -144,4 +144,12 @@ Status sendMessage(int fd, vhost::VhostUserHeader header, std::span<const std::b
   return okStatus();
 }
 
+Status payloadSizeIs(const VhostUserMessage& message, size_t expected) {
+  if (message.payload.size() != expected) {
+    return makeError(ErrorCode::kInvalidParameter, "request {} payload {} bytes, expected {}",
+                     message.header.request, message.payload.size(), expected);
+  }
+  return okStatus();
+}
+
 }  // namespace vdec::virtio

@@ -10,6 +10,7 @@
 
 #include "vdec/base/result.h"
 #include "vdec/base/unique_fd.h"
+#include "vdec/base/wire.h"
 #include "virtio/vhost_user_protocol.h"
 
 namespace vdec::virtio {
@@ -43,5 +44,15 @@ Result<std::optional<VhostUserMessage>> receiveMessage(int fd, std::chrono::mill
 Status sendMessage(int fd, vhost::VhostUserHeader header, std::span<const std::byte> payload,
                    std::span<const int> fds = {},
                    std::chrono::milliseconds timeout = kMessageTimeout);
+
+// A request's payload is exactly `expected` bytes, else kInvalidParameter naming the request.
+Status payloadSizeIs(const VhostUserMessage& message, size_t expected);
+
+// A request's payload read as the wire struct T (exactly sizeof(T) bytes).
+template <typename T>
+Result<T> payloadAs(const VhostUserMessage& message) {
+  VDEC_TRY(payloadSizeIs(message, sizeof(T)));
+  return readWire<T>(message.payload);
+}
 
 }  // namespace vdec::virtio

@@ -49,10 +49,9 @@ class VhostUserServer {
   void stop();
 
   // Transport feature bits offered in GET_FEATURES and GET_PROTOCOL_FEATURES.
-  static constexpr uint64_t kTransportFeatures = (1ull << vhost::VIRTIO_F_VERSION_1) |
-                                                 (1ull << vhost::VIRTIO_RING_F_INDIRECT_DESC) |
-                                                 (1ull << vhost::VIRTIO_RING_F_EVENT_IDX) |
-                                                 (1ull << vhost::VHOST_USER_F_PROTOCOL_FEATURES);
+  static constexpr uint64_t kTransportFeatures =
+      (1ull << vhost::VIRTIO_F_VERSION_1) | (1ull << vhost::VIRTIO_RING_F_INDIRECT_DESC) |
+      (1ull << vhost::VIRTIO_RING_F_EVENT_IDX) | (1ull << vhost::VHOST_USER_F_PROTOCOL_FEATURES);
   static constexpr uint64_t kProtocolFeatures =
       (1ull << vhost::VHOST_USER_PROTOCOL_F_MQ) | (1ull << vhost::VHOST_USER_PROTOCOL_F_REPLY_ACK) |
       (1ull << vhost::VHOST_USER_PROTOCOL_F_BACKEND_REQ) |
@@ -104,6 +103,10 @@ class VhostUserServer {
   Outcome setBackendReqFd(VhostUserMessage& message);
   Outcome resetDevice();
 
+  // The epoll tag of a vring's kick fd: kTagKick + index, the fd's generation in the high half
+  // (vhost_user_server_vrings.cpp).
+  static constexpr uint64_t kTagKick = 0x100;
+  static uint64_t kickTag(uint32_t index, uint32_t generation);
   Result<Vring*> vringFor(uint64_t index);
   void stopVring(uint32_t index);
   void rebuildQueue(uint32_t index);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// VideoDriver: VMM start-up plus the ChromeOS virtio-video guest driver's command path.
+// VideoDriver: VMM start-up plus the ChromeOS virtio-video guest driver's command path (the
+// typed commands are in video_driver_commands.cpp).
 #include "samples/harness/video_driver.h"
 
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include "samples/harness/driver_virtqueue.h"
 #include "samples/harness/object_exporter.h"
 #include "samples/harness/vhost_user_frontend.h"
+#include "samples/harness/video_driver_impl.h"
 #include "vdec/base/logging.h"
 #include "vdec/base/wire.h"
 
@@ -24,14 +26,6 @@ using Clock = std::chrono::steady_clock;
 using buffers::GuestRange;
 
 constexpr uint64_t kPageSize = 4096;
-constexpr char kStreamTag[] = "vdec-harness";
-
-// Response buffer sizes of the guest driver (guest-driver.md §1).
-constexpr size_t kRespDefault = 8;
-constexpr size_t kRespGetParamsExt = sizeof(wire::virtio_video_get_params_ext_resp);   // 128
-constexpr size_t kRespResourceQueue = sizeof(wire::virtio_video_resource_queue_resp);  // 24
-constexpr size_t kRespGetControl = sizeof(wire::virtio_video_get_control_resp);        // 16
-
 const char* commandName(uint32_t type) {
   switch (type) {
     case wire::VIRTIO_VIDEO_CMD_QUERY_CAPABILITY:
@@ -88,73 +82,7 @@ std::optional<ErrorCode> errorCodeOfResponse(uint32_t type) {
   }
 }
 
-template <typename T>
-std::span<const std::byte> asBytes(const T& value) {
-  return std::as_bytes(std::span(&value, 1));
-}
-
-wire::virtio_video_queue_cmd queueCommand(uint32_t type, uint32_t streamId, uint32_t queueType) {
-  wire::virtio_video_queue_cmd cmd{};
-  cmd.hdr = {type, streamId};
-  cmd.queue_type = queueType;
-  return cmd;
-}
-
 }  // namespace
-
-struct VideoDriver::Impl {
-  // What a command in flight was about (the guest driver's vbuf bookkeeping).
-  struct Pending {
-    uint32_t type = 0;
-    uint32_t streamId = 0;
-    uint32_t queueType = 0;
-    uint32_t resourceId = 0;
-    bool async = false;
-    bool abandoned = false;           // its synchronous caller timed out
-    std::vector<GuestRange> buffers;  // request, [entries], response
-    GuestRange response{};
-  };
-  struct Done {
-    uint32_t usedLen = 0;
-    std::vector<std::byte> response;  // the whole response buffer, as the guest reads it
-    size_t queuedAhead = 0;           // QUEUE_CLEAR: RESOURCE_QUEUEs of its queue still in flight
-  };
-
-  // Declaration order = reverse destruction order: the socket closes first, RAM goes last.
-  DriverOptions options;
-  GuestRam ram;
-  std::unique_ptr<ObjectExporter> exporter;
-  std::optional<DriverVirtqueue> control;
-  std::optional<DriverVirtqueue> event;
-  UniqueFd errFds[2];
-  wire::virtio_video_config config{};
-  uint64_t features = 0;
-  std::map<uint16_t, GuestRange> eventBuffers;  // event queue head -> its 8-byte buffer
-  std::map<uint16_t, Pending> pending;          // control queue head -> command
-  std::map<uint16_t, Done> done;                // completed synchronous commands
-  Activity activity;
-  std::vector<GuestRange> pagePool;  // free single-page command buffers
-  std::string failure;               // set once the connection is unusable
-  std::unique_ptr<VhostUserFrontend> frontend;
-
-  Result<GuestRange> allocBuffer(size_t bytes);
-  void releaseBuffer(const GuestRange& range);
-  Status usable() const;
-  Result<uint16_t> submit(Pending meta, std::span<const std::byte> request,
-                          std::span<const std::byte> extra, size_t responseCapacity);
-  Status drainQueues();
-  Status handleControl(const UsedElem& used);
-  Status handleEvent(const UsedElem& used);
-  Result<bool> waitUntil(const std::function<bool()>& ready, Clock::time_point deadline);
-  Result<Done> execute(Pending meta, std::span<const std::byte> request,
-                       std::span<const std::byte> extra, size_t responseCapacity);
-  // execute() plus the response type check: error types become their ErrorCode.
-  Result<Done> command(Pending meta, std::span<const std::byte> request,
-                       std::span<const std::byte> extra, size_t responseCapacity,
-                       uint32_t expectedType);
-  // Marks the connection unusable (first reason wins) and returns the error to report.
-  Error fail(std::string reason);
-};
 
 Result<GuestRange> VideoDriver::Impl::allocBuffer(size_t bytes) {
   if (bytes <= kPageSize) {
@@ -446,8 +374,8 @@ Result<std::unique_ptr<VideoDriver>> VideoDriver::connect(const DriverOptions& o
   }
   // The ring's notification scheme is fixed before the first buffer is posted (Linux: at
   // find_vqs, after feature negotiation); start() acks exactly this.
-  const bool eventIdx =
-      options.eventIdx && (d.frontend->offeredFeatures() & (1ull << vhost::VIRTIO_RING_F_EVENT_IDX));
+  const bool eventIdx = options.eventIdx &&
+                        (d.frontend->offeredFeatures() & (1ull << vhost::VIRTIO_RING_F_EVENT_IDX));
   d.control->setEventIdx(eventIdx);
   d.event->setEventIdx(eventIdx);
 
@@ -475,194 +403,6 @@ GuestRam& VideoDriver::ram() { return impl_->ram; }
 ObjectExporter& VideoDriver::exporter() { return *impl_->exporter; }
 const wire::virtio_video_config& VideoDriver::config() const { return impl_->config; }
 uint64_t VideoDriver::negotiatedFeatures() const { return impl_->features; }
-
-Result<std::vector<std::byte>> VideoDriver::rawCommand(std::span<const std::byte> request,
-                                                       std::span<const std::byte> extra,
-                                                       size_t responseCapacity) {
-  if (request.empty() || responseCapacity == 0) {
-    return makeError(ErrorCode::kInvalidParameter, "raw command needs a request and a response");
-  }
-  Impl::Pending meta;
-  if (auto header = readWire<wire::virtio_video_cmd_hdr>(request)) {
-    meta.type = header->type;
-    meta.streamId = header->stream_id;
-  }
-  VDEC_ASSIGN_OR_RETURN(auto result,
-                        impl_->execute(std::move(meta), request, extra, responseCapacity));
-  result.response.resize(std::min<size_t>(result.usedLen, responseCapacity));
-  return std::move(result.response);
-}
-
-Result<std::vector<std::byte>> VideoDriver::queryCapability(uint32_t queueType) {
-  auto cmd = queueCommand(wire::VIRTIO_VIDEO_CMD_QUERY_CAPABILITY, 0, queueType);
-  Impl::Pending meta{.type = cmd.hdr.type, .queueType = queueType};
-  VDEC_ASSIGN_OR_RETURN(
-      auto result, impl_->command(std::move(meta), asBytes(cmd), {}, impl_->config.max_caps_length,
-                                  wire::VIRTIO_VIDEO_RESP_OK_QUERY_CAPABILITY));
-  // The guest parses the whole buffer; a used length that covers at least the header says how
-  // much the device meant, and a shorter one is ignored as the guest ignores it.
-  if (result.usedLen >= sizeof(wire::virtio_video_query_capability_resp) &&
-      result.usedLen < result.response.size()) {
-    result.response.resize(result.usedLen);
-  }
-  return std::move(result.response);
-}
-
-Status VideoDriver::streamCreate(uint32_t streamId, uint32_t codedFormat) {
-  wire::virtio_video_stream_create cmd{};
-  cmd.hdr = {wire::VIRTIO_VIDEO_CMD_STREAM_CREATE, streamId};
-  // The guest hard-codes VIRTIO_OBJECT here; the real type comes with SET_PARAMS_EXT.
-  cmd.in_mem_type = wire::VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT;
-  cmd.out_mem_type = wire::VIRTIO_VIDEO_MEM_TYPE_VIRTIO_OBJECT;
-  cmd.coded_format = codedFormat;
-  std::memcpy(cmd.tag, kStreamTag, sizeof(kStreamTag));
-  Impl::Pending meta{.type = cmd.hdr.type, .streamId = streamId};
-  VDEC_TRY(impl_->command(std::move(meta), asBytes(cmd), {}, kRespDefault,
-                          wire::VIRTIO_VIDEO_RESP_OK_NODATA));
-  return okStatus();
-}
-
-Status VideoDriver::streamDestroy(uint32_t streamId) {
-  const wire::virtio_video_cmd_hdr cmd{wire::VIRTIO_VIDEO_CMD_STREAM_DESTROY, streamId};
-  Impl::Pending meta{.type = cmd.type, .streamId = streamId};
-  VDEC_TRY(impl_->command(std::move(meta), asBytes(cmd), {}, kRespDefault,
-                          wire::VIRTIO_VIDEO_RESP_OK_NODATA));
-  return okStatus();
-}
-
-Result<wire::virtio_video_params_ext> VideoDriver::getParams(uint32_t streamId,
-                                                             uint32_t queueType) {
-  auto cmd = queueCommand(wire::VIRTIO_VIDEO_CMD_GET_PARAMS_EXT, streamId, queueType);
-  Impl::Pending meta{.type = cmd.hdr.type, .streamId = streamId, .queueType = queueType};
-  VDEC_ASSIGN_OR_RETURN(auto response,
-                        impl_->command(std::move(meta), asBytes(cmd), {}, kRespGetParamsExt,
-                                       wire::VIRTIO_VIDEO_RESP_OK_GET_PARAMS));
-  VDEC_ASSIGN_OR_RETURN(auto resp,
-                        readWire<wire::virtio_video_get_params_ext_resp>(response.response));
-  return resp.params;
-}
-
-Status VideoDriver::setParams(uint32_t streamId, const wire::virtio_video_params_ext& params) {
-  wire::virtio_video_set_params_ext cmd{};
-  cmd.hdr = {wire::VIRTIO_VIDEO_CMD_SET_PARAMS_EXT, streamId};
-  cmd.params = params;
-  Impl::Pending meta{
-      .type = cmd.hdr.type, .streamId = streamId, .queueType = params.base.queue_type};
-  VDEC_TRY(impl_->command(std::move(meta), asBytes(cmd), {}, kRespDefault,
-                          wire::VIRTIO_VIDEO_RESP_OK_NODATA));
-  return okStatus();
-}
-
-Result<uint32_t> VideoDriver::getControl(uint32_t streamId, uint32_t control) {
-  wire::virtio_video_get_control cmd{};
-  cmd.hdr = {wire::VIRTIO_VIDEO_CMD_GET_CONTROL, streamId};
-  cmd.control = control;
-  Impl::Pending meta{.type = cmd.hdr.type, .streamId = streamId};
-  VDEC_ASSIGN_OR_RETURN(auto response,
-                        impl_->command(std::move(meta), asBytes(cmd), {}, kRespGetControl,
-                                       wire::VIRTIO_VIDEO_RESP_OK_GET_CONTROL));
-  VDEC_ASSIGN_OR_RETURN(auto resp,
-                        readWire<wire::virtio_video_get_control_resp>(response.response));
-  return resp.value;
-}
-
-Status VideoDriver::resourceCreateGuestPages(uint32_t streamId, uint32_t queueType,
-                                             uint32_t resourceId,
-                                             const std::vector<GuestRange>& entries) {
-  if (entries.empty()) {
-    return makeError(ErrorCode::kInvalidParameter, "RESOURCE_CREATE without entries");
-  }
-  wire::virtio_video_resource_create cmd{};
-  cmd.hdr = {wire::VIRTIO_VIDEO_CMD_RESOURCE_CREATE, streamId};
-  cmd.queue_type = queueType;
-  cmd.resource_id = resourceId;
-  cmd.planes_layout = wire::VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER;
-  cmd.num_planes = 1;  // the guest never writes plane_offsets for guest pages
-  cmd.num_entries[0] = static_cast<uint32_t>(entries.size());
-  std::vector<std::byte> extra;
-  for (const auto& entry : entries) {
-    if (entry.length > UINT32_MAX) {
-      return makeError(ErrorCode::kInvalidParameter, "mem entry of {} bytes", entry.length);
-    }
-    wire::virtio_video_mem_entry mem{};
-    mem.addr = entry.address.value;
-    mem.length = static_cast<uint32_t>(entry.length);
-    appendWire(extra, mem);
-  }
-  Impl::Pending meta{
-      .type = cmd.hdr.type, .streamId = streamId, .queueType = queueType, .resourceId = resourceId};
-  VDEC_TRY(impl_->command(std::move(meta), asBytes(cmd), extra, kRespDefault,
-                          wire::VIRTIO_VIDEO_RESP_OK_NODATA));
-  return okStatus();
-}
-
-Status VideoDriver::resourceCreateObject(uint32_t streamId, uint32_t queueType, uint32_t resourceId,
-                                         const std::array<uint8_t, 16>& uuid,
-                                         const std::vector<uint32_t>& planeOffsets) {
-  if (planeOffsets.empty() || planeOffsets.size() > wire::VIRTIO_VIDEO_MAX_PLANES) {
-    return makeError(ErrorCode::kInvalidParameter, "RESOURCE_CREATE with {} planes",
-                     planeOffsets.size());
-  }
-  wire::virtio_video_resource_create cmd{};
-  cmd.hdr = {wire::VIRTIO_VIDEO_CMD_RESOURCE_CREATE, streamId};
-  cmd.queue_type = queueType;
-  cmd.resource_id = resourceId;
-  cmd.planes_layout = wire::VIRTIO_VIDEO_PLANES_LAYOUT_SINGLE_BUFFER;
-  cmd.num_planes = static_cast<uint32_t>(planeOffsets.size());
-  for (size_t p = 0; p < planeOffsets.size(); ++p) {
-    cmd.plane_offsets[p] = planeOffsets[p];
-    cmd.num_entries[p] = 1;
-  }
-  // Exactly one object entry whatever num_planes says, as the ChromeOS guest sends it.
-  wire::virtio_video_object_entry object{};
-  std::memcpy(object.uuid, uuid.data(), uuid.size());
-  Impl::Pending meta{
-      .type = cmd.hdr.type, .streamId = streamId, .queueType = queueType, .resourceId = resourceId};
-  VDEC_TRY(impl_->command(std::move(meta), asBytes(cmd), asBytes(object), kRespDefault,
-                          wire::VIRTIO_VIDEO_RESP_OK_NODATA));
-  return okStatus();
-}
-
-Status VideoDriver::resourceDestroyAll(uint32_t streamId, uint32_t queueType) {
-  auto cmd = queueCommand(wire::VIRTIO_VIDEO_CMD_RESOURCE_DESTROY_ALL, streamId, queueType);
-  Impl::Pending meta{.type = cmd.hdr.type, .streamId = streamId, .queueType = queueType};
-  VDEC_TRY(impl_->command(std::move(meta), asBytes(cmd), {}, kRespDefault,
-                          wire::VIRTIO_VIDEO_RESP_OK_NODATA));
-  return okStatus();
-}
-
-Status VideoDriver::queueClear(uint32_t streamId, uint32_t queueType) {
-  auto cmd = queueCommand(wire::VIRTIO_VIDEO_CMD_QUEUE_CLEAR, streamId, queueType);
-  Impl::Pending meta{.type = cmd.hdr.type, .streamId = streamId, .queueType = queueType};
-  VDEC_TRY(impl_->command(std::move(meta), asBytes(cmd), {}, kRespDefault,
-                          wire::VIRTIO_VIDEO_RESP_OK_NODATA));
-  return okStatus();
-}
-
-Status VideoDriver::resourceQueue(uint32_t streamId, uint32_t queueType, uint32_t resourceId,
-                                  uint64_t timestamp, uint32_t dataSize) {
-  wire::virtio_video_resource_queue cmd{};
-  cmd.hdr = {wire::VIRTIO_VIDEO_CMD_RESOURCE_QUEUE, streamId};
-  cmd.queue_type = queueType;
-  cmd.resource_id = resourceId;
-  cmd.timestamp = timestamp;
-  cmd.num_data_sizes = 1;
-  cmd.data_sizes[0] = dataSize;
-  Impl::Pending meta{.type = cmd.hdr.type,
-                     .streamId = streamId,
-                     .queueType = queueType,
-                     .resourceId = resourceId,
-                     .async = true};
-  VDEC_TRY(impl_->submit(std::move(meta), asBytes(cmd), {}, kRespResourceQueue));
-  return okStatus();
-}
-
-Status VideoDriver::streamDrain(uint32_t streamId) {
-  const wire::virtio_video_cmd_hdr cmd{wire::VIRTIO_VIDEO_CMD_STREAM_DRAIN, streamId};
-  Impl::Pending meta{.type = cmd.type, .streamId = streamId, .async = true};
-  VDEC_TRY(impl_->submit(std::move(meta), asBytes(cmd), {}, kRespDefault));
-  return okStatus();
-}
 
 NotificationCounts VideoDriver::notifications() const {
   NotificationCounts counts;
