@@ -9,7 +9,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -125,11 +127,16 @@ class VhostUserServerTest : public ::testing::Test {
     auto server = VhostUserServer::listen(path_, device_);
     ASSERT_TRUE(server.has_value()) << server.error().message;
     server_ = std::move(*server);
+    // The log sink goes in before the server thread starts and out after it ends: spdlog's
+    // sink list must not change while another thread logs through it.
+    logs::virtio().sinks().push_back(logSink_);
     thread_ = std::thread([this] { EXPECT_TRUE(server_->run().has_value()); });
   }
   void TearDown() override {
     if (server_) server_->stop();
     if (thread_.joinable()) thread_.join();
+    auto& sinks = logs::virtio().sinks();
+    sinks.erase(std::remove(sinks.begin(), sinks.end(), logSink_), sinks.end());
     server_.reset();
     ::unlink(path_.c_str());
     ::rmdir(dir_.c_str());
@@ -145,6 +152,9 @@ class VhostUserServerTest : public ::testing::Test {
   }
 
   std::string dir_, path_;
+  // What the server logged (the last 64 lines).
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> logSink_ =
+      std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64);
   FakeDevice device_;
   std::unique_ptr<VhostUserServer> server_;
   std::thread thread_;
@@ -435,7 +445,7 @@ TEST_F(VhostUserServerTest, HungUpKickPipeIsDroppedNotSpunOn) {
   startRing(c, ring, 0, kickRead.get(), -1);
   kickRead.reset();
   const int before = device_.kicks.load();
-  kickWrite.reset();  // the server's copy of the read end now hangs up
+  kickWrite.reset();              // the server's copy of the read end now hangs up
   for (int i = 0; i < 20; ++i) {  // round trips: the loop has seen the hang-up long before
     c.send(VHOST_USER_GET_QUEUE_NUM, {});
     EXPECT_EQ(c.replyU64(VHOST_USER_GET_QUEUE_NUM), 2u);
@@ -480,8 +490,6 @@ TEST_F(VhostUserServerTest, PartialMessageReleasesTheLoopQuickly) {
 // Finding 9: while a front-end is served, another one waits in the listen backlog; that is
 // logged, and it is served once the first leaves.
 TEST_F(VhostUserServerTest, WaitingFrontEndIsLoggedAndServedLater) {
-  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64);
-  logs::virtio().sinks().push_back(sink);
   auto first = std::make_unique<Client>(path_);
   first->send(VHOST_USER_GET_QUEUE_NUM, {});
   EXPECT_EQ(first->replyU64(VHOST_USER_GET_QUEUE_NUM), 2u);
@@ -490,11 +498,10 @@ TEST_F(VhostUserServerTest, WaitingFrontEndIsLoggedAndServedLater) {
   for (int i = 0; i < 200 && !logged; ++i) {  // poll: the loop logs when it sees the connect
     first->send(VHOST_USER_GET_QUEUE_NUM, {});
     EXPECT_EQ(first->replyU64(VHOST_USER_GET_QUEUE_NUM), 2u);
-    for (const auto& line : sink->last_formatted()) {
+    for (const auto& line : logSink_->last_formatted()) {
       if (line.find("another front-end is waiting") != std::string::npos) logged = true;
     }
   }
-  logs::virtio().sinks().pop_back();
   EXPECT_TRUE(logged);
   first.reset();
   second.send(VHOST_USER_GET_QUEUE_NUM, {});
