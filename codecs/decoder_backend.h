@@ -29,8 +29,8 @@ struct SessionOptions {
   int threads = 0;  // most libavcodec threads for this stream; 0 = automatic (decoder_threads.h)
   // Daemon-wide thread budget the stream takes its share from; null: `threads` as asked.
   std::shared_ptr<ThreadBudget> threadBudget;
-  // Nice increment of the session's threads over the device thread's (0: the same priority).
-  int niceIncrement = kDecoderNiceIncrement;
+  // How the session's threads run below the device thread.
+  DecoderPriority priority;
   bool forceBounce = false;  // never decode into guest buffers (--copy-mode bounce)
   // Called from the decoding thread whenever takeEvents() has something; must be thread-safe
   // and must not call back into the session.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "codecs/decoder_threads.h"
 
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -65,27 +66,36 @@ void ThreadBudget::giveBack() {
   --streams_;
 }
 
-void lowerCurrentThreadPriority(int increment) {
+void lowerCurrentThreadPriority(DecoderPriority priority) {
   // The device thread may run with a short slice (--device-slice-us), which new threads inherit:
   // decoders take the kernel's default again.
   requestTimeSlice(std::chrono::nanoseconds(0));
-  if (increment <= 0) return;
+  if (priority.idlePolicy) {
+    // Any thread may lower itself to SCHED_IDLE (sched(7)); its nice value no longer counts.
+    const sched_param param{};
+    if (sched_setscheduler(0, SCHED_IDLE, &param) != 0)
+      logs::codecs().debug("sched_setscheduler(SCHED_IDLE) failed: {}", std::strerror(errno));
+    return;
+  }
+  if (priority.niceIncrement <= 0) return;
   const auto tid = static_cast<id_t>(syscall(SYS_gettid));
   errno = 0;
   const int current = getpriority(PRIO_PROCESS, tid);
   if (current == -1 && errno != 0) return;
-  if (setpriority(PRIO_PROCESS, tid, std::min(current + increment, 19)) != 0)
-    logs::codecs().debug("setpriority(+{}) failed: {}", increment, std::strerror(errno));
+  if (setpriority(PRIO_PROCESS, tid, std::min(current + priority.niceIncrement, 19)) != 0)
+    logs::codecs().debug("setpriority(+{}) failed: {}", priority.niceIncrement,
+                         std::strerror(errno));
 }
 
 namespace {
 
-// One long-lived thread per nice increment that runs the work handed to it: libavcodec's
+// One long-lived thread per priority that runs the work handed to it: libavcodec's
 // allocations in avcodec_open2 then always land in the same malloc arena (a new thread per call
 // spread them over arenas, and the daemon's memory grew with every stream).
 class PriorityWorker {
  public:
-  explicit PriorityWorker(int increment) : thread_([this, increment] { loop(increment); }) {}
+  explicit PriorityWorker(DecoderPriority priority)
+      : thread_([this, priority] { loop(priority); }) {}
   ~PriorityWorker() {
     {
       std::lock_guard lock(mutex_);
@@ -106,8 +116,8 @@ class PriorityWorker {
   }
 
  private:
-  void loop(int increment) {
-    lowerCurrentThreadPriority(increment);
+  void loop(DecoderPriority priority) {
+    lowerCurrentThreadPriority(priority);
     std::unique_lock lock(mutex_);
     while (true) {
       wakeCv_.wait(lock, [&] { return stop_ || job_ != nullptr; });
@@ -131,14 +141,14 @@ class PriorityWorker {
 
 }  // namespace
 
-void runAtLowerPriority(int increment, const std::function<void()>& work) {
+void runAtLowerPriority(DecoderPriority priority, const std::function<void()>& work) {
   static std::mutex workersMutex;
-  static std::map<int, std::unique_ptr<PriorityWorker>> workers;
+  static std::map<DecoderPriority, std::unique_ptr<PriorityWorker>> workers;
   PriorityWorker* worker = nullptr;
   try {
     std::lock_guard lock(workersMutex);
-    auto& slot = workers[increment];
-    if (!slot) slot = std::make_unique<PriorityWorker>(increment);
+    auto& slot = workers[priority];
+    if (!slot) slot = std::make_unique<PriorityWorker>(priority);
     worker = slot.get();
   } catch (const std::system_error&) {
     return work();  // no thread to spare: at the caller's priority rather than not at all

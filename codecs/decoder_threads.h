@@ -63,16 +63,29 @@ class ThreadBudget : public std::enable_shared_from_this<ThreadBudget> {
 // docs/architecture.md, Threads). An unprivileged daemon cannot raise a thread's priority back.
 inline constexpr int kDecoderNiceIncrement = 10;
 
-// Raises the calling thread's nice value by `increment` (Linux: nice is per thread, and threads
+// The scheduling of decoder threads relative to the device thread.
+struct DecoderPriority {
+  // Nice increment over the device thread's (0: the same priority); ignored with idlePolicy.
+  int niceIncrement = kDecoderNiceIncrement;
+  // SCHED_IDLE (--decoder-sched idle): any normal thread that wakes up preempts a decoder at
+  // once, the device thread and the VMM's vCPU threads alike; decoders then get the CPU only
+  // when no normal thread wants it, so on a busy host they can all but stop.
+  bool idlePolicy = false;
+
+  auto operator<=>(const DecoderPriority&) const = default;
+};
+
+// Lowers the calling thread to `priority` (Linux: nice and policy are per thread, and threads
 // inherit their creator's) and gives it the kernel's default time slice (not the device
 // thread's short one, vdec/base/time_slice.h). Best effort: a failure is logged at debug.
-void lowerCurrentThreadPriority(int increment);
+void lowerCurrentThreadPriority(DecoderPriority priority);
 
-// Runs `work` on a long-lived thread (one per increment, started at the first call) set up by
-// lowerCurrentThreadPriority(increment), and waits for it (the first caller must run at the
-// device thread's priority: the thread starts from the caller's nice value): threads that `work` creates (libavcodec's frame and slice threads, started by
-// avcodec_open2) inherit its priority and slice while the caller keeps its own. `work` must not
-// throw; without a thread to spare it runs on the calling thread.
-void runAtLowerPriority(int increment, const std::function<void()>& work);
+// Runs `work` on a long-lived thread (one per priority, started at the first call) set up by
+// lowerCurrentThreadPriority(priority), and waits for it (the first caller must run at the
+// device thread's priority: the thread starts from the caller's nice value): threads that
+// `work` creates (libavcodec's frame and slice threads, started by avcodec_open2) inherit its
+// priority and slice while the caller keeps its own. `work` must not throw; without a thread to
+// spare it runs on the calling thread.
+void runAtLowerPriority(DecoderPriority priority, const std::function<void()>& work);
 
 }  // namespace vdec::codecs

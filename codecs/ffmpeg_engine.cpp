@@ -63,7 +63,7 @@ Status FfmpegEngine::open() {
   // malloc arena), not on each session's thread.
   int ret = 0;
   std::unique_ptr<FfmpegProbe> probe;
-  runAtLowerPriority(options_.niceIncrement, [&] {
+  runAtLowerPriority(options_.priority, [&] {
     ret = avcodec_open2(context_.get(), codec, nullptr);
     if (ret >= 0) probe = FfmpegProbe::create(avCodecId(format_));
   });

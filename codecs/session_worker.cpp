@@ -132,10 +132,10 @@ void SessionWorker::pokeLocked() {
 void SessionWorker::run() {
   // The decoder opens here, not on the device thread: commands are queued meanwhile. Before
   // this thread lowers itself: the helper thread that opens it (decoder_threads.h), if this
-  // call starts it, takes this thread's nice value (the device thread's) plus the increment.
+  // call starts it, takes this thread's priority (the device thread's) and lowers itself.
   Status opened = engine_->open();
   // Decoding yields to the device thread, which answers commands (decoder_threads.h).
-  lowerCurrentThreadPriority(options_.niceIncrement);
+  lowerCurrentThreadPriority(options_.priority);
   std::unique_lock lock(mutex_);
   if (!opened) {
     fail(std::move(opened.error().message));

@@ -35,7 +35,7 @@ struct DeviceConfig {
   bool offerVirtioObjects = true;
   int decoderThreads = 0;       // --threads: per-stream maximum, 0 = automatic
   int decoderThreadBudget = 0;  // --thread-budget: all streams together, 0 = the host's cores
-  int decoderNice = codecs::kDecoderNiceIncrement;  // --decoder-nice
+  codecs::DecoderPriority decoderPriority;  // --decoder-nice, --decoder-sched
   bool forceBounce = false;  // --copy-mode bounce: every picture is copied, for comparison
 };
 

@@ -251,7 +251,7 @@ Status Stream::ensureSession() {
   options.outputFormat = outputFormat_;
   options.threads = ctx_.config.decoderThreads;
   options.threadBudget = ctx_.threadBudget;
-  options.niceIncrement = ctx_.config.decoderNice;
+  options.priority = ctx_.config.decoderPriority;
   options.forceBounce = ctx_.config.forceBounce;
   options.notify = ctx_.wakeDevice;
   options.memoryBudget = budget_;

@@ -50,7 +50,9 @@ host's cores); a stream gets min(--threads, budget / streams decoding, itself in
 least 1, when its decoder opens, and keeps that count (on 2 cores: 2 for one stream, then 1 for
 each further one). Decoder threads run --decoder-nice (default 10) below the device thread, so
 commands are answered promptly while streams decode; --device-slice-us gives the device thread
-a shorter scheduler time slice on top (off by default).
+a shorter scheduler time slice on top (off by default). --decoder-sched idle puts decoders under
+SCHED_IDLE instead: every command preempts them at once, but on a host whose CPUs are busy
+(vCPUs included) they get almost none (docs/benchmarks.md, "Command latency").
 
 Example with QEMU >= 10.2 (guest RAM must be shared with the daemon):
   vdec-device --socket-path /run/vdec.sock &
@@ -270,10 +272,17 @@ int main(int argc, char** argv) {
                  "(0: the kernel's default)")
       ->check(CLI::Range(0, 100000))
       ->capture_default_str();
-  app.add_option("--decoder-nice", config.decoderNice,
+  app.add_option("--decoder-nice", config.decoderPriority.niceIncrement,
                  "nice increment of decoder threads over the device thread, so commands are "
                  "answered while streams decode (0: same priority)")
       ->check(CLI::Range(0, 19))
+      ->capture_default_str();
+  std::string decoderSched = "nice";
+  app.add_option("--decoder-sched", decoderSched,
+                 "scheduling policy of decoder threads: 'nice' (SCHED_OTHER at --decoder-nice) "
+                 "or 'idle' (SCHED_IDLE: a command preempts a decoder at once, but decoders "
+                 "only run when no normal thread, vCPUs included, wants the CPU)")
+      ->check(CLI::IsMember({"nice", "idle"}))
       ->capture_default_str();
   app.add_option("--max-streams", config.maxStreams,
                  "streams open at once (an open stream that does not decode holds no thread and "
@@ -335,6 +344,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   config.forceBounce = copyMode == "bounce";
+  config.decoderPriority.idlePolicy = decoderSched == "idle";
   config.offerVirtioObjects = !noObjects;
   try {
     logs::setLevel(logLevel);

@@ -31,7 +31,8 @@ process and guest side apart), minor page faults, context switches, used-ring no
 (calls) and kicks, bytes copied (the device's statistics), and zero-copy/limit and
 bounce/zero-copy. Then it times GET_PARAMS_EXT round trips on another stream, idle and while
 1 and 2 streams decode, on the daemon and on ones started with --decoder-nice 0 (decoders at
-the device thread's priority) and with --device-slice-us 100, interleaved.
+the device thread's priority), with --device-slice-us 100 and with --decoder-sched idle,
+interleaved.
 
 Without CLIPS it makes 1080p H.264, HEVC, VP9 (--seconds long) and a 2160p H.264 clip with the
 ffmpeg tool, kept in --clips-dir when given (and reused). Example:
@@ -101,7 +102,7 @@ int main(int argc, char** argv) {
   app.add_flag("--no-latency", noLatency, "skip the command latency measurement");
   app.add_flag("--no-latency-baseline", noBaseline,
                "time commands only on the default daemon, not also on ones with "
-               "--decoder-nice 0 and with --device-slice-us 100");
+               "--decoder-nice 0, with --device-slice-us 100 and with --decoder-sched idle");
   app.add_option("--log-level", logLevel, "trace|debug|info|warn|error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 

@@ -41,8 +41,12 @@ struct ModeResult {
   double ratio = 0;  // zero-copy: fps / limit fps; bounce: fps / zero-copy fps; limit: NaN
 };
 
+// The label of the machine's own round trip (scheduler_floor.h) starts with this.
+inline constexpr std::string_view kMachineFloor = "machine floor";
+
 struct LatencyResult {
-  std::string clip;  // what decodes meanwhile ("1080p-h264 x2, nice 10"), or "idle"
+  // What decodes meanwhile ("1080p-h264 x2, nice 10"), "idle", or kMachineFloor and how.
+  std::string clip;
   size_t samples = 0;
   double p50Us = 0;
   double p99Us = 0;

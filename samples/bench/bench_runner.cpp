@@ -17,6 +17,7 @@
 #include "samples/bench/limit_decoder.h"
 #include "samples/bench/process_counters.h"
 #include "samples/bench/progress.h"
+#include "samples/bench/scheduler_floor.h"
 #include "samples/harness/bitstream_reader.h"
 #include "samples/harness/video_driver.h"
 #include "vdec/base/logging.h"
@@ -28,6 +29,8 @@ namespace {
 constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
 constexpr uint32_t kProbeStream = 100;  // clear of the decoding streams' ids 1..N
 constexpr int kIdleProbes = 200;
+// Round trips of the machine's floor (scheduler_floor.h), about as many as 2 streams' probes.
+constexpr int kFloorProbes = 5000;
 constexpr int kLatencyStreams[] = {1, 2};
 
 int hostCores() { return std::max(1, static_cast<int>(std::thread::hardware_concurrency())); }
@@ -244,10 +247,10 @@ Result<BenchReport> runBenchmark(const BenchOptions& options) {
   making.finish();
   const std::vector<BenchCase> cases = makeCases(options, clips);
   const int latencyRuns = options.latency ? options.repeat : 0;
-  const int daemonsPerLatencyRun = options.latencyBaseline ? 3 : 1;
+  const int daemonsPerLatencyRun = options.latencyBaseline ? 4 : 1;
   Progress progress(options.repeat * int(cases.size()) * 3 +
                     latencyRuns * daemonsPerLatencyRun * int(std::size(kLatencyStreams)) +
-                    (options.latency ? 1 : 0));
+                    (options.latency ? 1 : 0) + (options.latency && options.latencyBaseline ? 1 : 0));
 
   const std::string threadArg = std::to_string(threads);
   VDEC_ASSIGN_OR_RETURN(Device zeroCopy, startDevice(options, temp.path() + "/zero-copy",
@@ -300,20 +303,27 @@ Result<BenchReport> runBenchmark(const BenchOptions& options) {
     idle.close();
     report.latency.push_back(idle.summarize("idle"));
     progress.end(fmt::format("p50 {:.0f} us", report.latency.back().p50Us));
+    if (options.latencyBaseline) {
+      progress.begin("latency floor of the machine (no daemon)");
+      report.latency.push_back(measureSchedulerFloor(kFloorProbes, std::chrono::milliseconds(1)));
+      progress.end(fmt::format("max {:.0f} us", report.latency.back().maxUs));
+    }
 
     // The same streams on a daemon whose decoders run at the device thread's priority (before),
-    // on the default one, and on one whose device thread also asks for a 0.1 ms time slice.
+    // on the default one, on one whose device thread also asks for a 0.1 ms time slice, and on
+    // one whose decoders run under SCHED_IDLE.
     struct Variant {
       Device* device;
       std::string name;
     };
     std::vector<Variant> variants;
     std::vector<Device> baselines;
-    baselines.reserve(2);
+    baselines.reserve(3);
     if (options.latencyBaseline) {
       const std::vector<std::pair<std::string, std::vector<std::string>>> settings{
           {"decoder nice 0", {"--decoder-nice", "0"}},
-          {"decoder nice 10, device slice 0.1 ms", {"--device-slice-us", "100"}}};
+          {"decoder nice 10, device slice 0.1 ms", {"--device-slice-us", "100"}},
+          {"decoder SCHED_IDLE", {"--decoder-sched", "idle"}}};
       for (const auto& [name, args] : settings) {
         std::vector<std::string> all{"--copy-mode", "auto", "--threads", threadArg};
         all.insert(all.end(), args.begin(), args.end());

@@ -33,8 +33,8 @@ struct BenchOptions {
   bool quick = false;
   bool eventIdx = true;  // negotiate VIRTIO_RING_F_EVENT_IDX when the daemon offers it
   bool latency = true;
-  // Also time commands on a daemon with --decoder-nice 0 (before) and one with
-  // --device-slice-us 100, interleaved with the default one.
+  // Also time commands on daemons with --decoder-nice 0 (before), --device-slice-us 100 and
+  // --decoder-sched idle, interleaved with the default one.
   bool latencyBaseline = true;
   int latencyProbesPerWait = 2;
 };

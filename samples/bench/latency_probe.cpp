@@ -36,17 +36,20 @@ void LatencyProbe::close() {
 }
 
 LatencyResult LatencyProbe::summarize(const std::string& clip) const {
-  LatencyResult result{clip, samplesUs_.size(), 0, 0, 0};
-  if (samplesUs_.empty()) return result;
-  std::vector<double> sorted = samplesUs_;
-  std::sort(sorted.begin(), sorted.end());
+  return summarizeLatency(clip, samplesUs_);
+}
+
+LatencyResult summarizeLatency(const std::string& label, std::vector<double> samplesUs) {
+  LatencyResult result{label, samplesUs.size(), 0, 0, 0};
+  if (samplesUs.empty()) return result;
+  std::sort(samplesUs.begin(), samplesUs.end());
   auto rank = [&](double p) {
-    const size_t index = static_cast<size_t>(std::ceil(p * double(sorted.size()))) - 1;
-    return sorted[std::min(index, sorted.size() - 1)];
+    const size_t index = static_cast<size_t>(std::ceil(p * double(samplesUs.size()))) - 1;
+    return samplesUs[std::min(index, samplesUs.size() - 1)];
   };
   result.p50Us = rank(0.50);
   result.p99Us = rank(0.99);
-  result.maxUs = sorted.back();
+  result.maxUs = samplesUs.back();
   return result;
 }
 

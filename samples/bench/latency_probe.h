@@ -35,4 +35,7 @@ class LatencyProbe {
   std::vector<double> samplesUs_;
 };
 
+// p50, p99 (nearest rank) and max of `samplesUs`, labelled.
+LatencyResult summarizeLatency(const std::string& label, std::vector<double> samplesUs);
+
 }  // namespace vdec::bench

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "codecs/decoder_threads.h"
 
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -84,13 +85,26 @@ TEST(DecoderThreadsTest, LeasesCountDecodingStreams) {
 TEST(DecoderThreadsTest, ThreadsStartedAtLowerPriorityInheritItCallerKeepsItsOwn) {
   const int before = threadNice();
   int helper = 0, child = 0;
-  runAtLowerPriority(5, [&] {
+  runAtLowerPriority(DecoderPriority{5, false}, [&] {
     helper = threadNice();
     std::thread([&] { child = threadNice(); }).join();
   });
   EXPECT_EQ(helper, std::min(before + 5, 19));
   EXPECT_EQ(child, std::min(before + 5, 19));
   EXPECT_EQ(threadNice(), before);
+}
+
+TEST(DecoderThreadsTest, IdlePolicyIsInheritedByThreadsItStartsCallerKeepsItsOwn) {
+  const int before = sched_getscheduler(0);
+  ASSERT_NE(before, SCHED_IDLE) << "the test runner itself runs under SCHED_IDLE";
+  int helper = -1, child = -1;
+  runAtLowerPriority(DecoderPriority{kDecoderNiceIncrement, true}, [&] {
+    helper = sched_getscheduler(0);
+    std::thread([&] { child = sched_getscheduler(0); }).join();
+  });
+  EXPECT_EQ(helper, SCHED_IDLE);
+  EXPECT_EQ(child, SCHED_IDLE);
+  EXPECT_EQ(sched_getscheduler(0), before);
 }
 
 TEST(DecoderThreadsTest, SessionAndLibavcodecThreadsRunBelowTheCaller) {

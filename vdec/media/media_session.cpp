@@ -97,7 +97,7 @@ Status MediaSession::ensureSession() {
   options.outputFormat = pixelFormat_;
   options.threads = ctx_.config.decoderThreads;
   options.threadBudget = ctx_.threadBudget;
-  options.niceIncrement = ctx_.config.decoderNice;
+  options.priority = ctx_.config.decoderPriority;
   options.forceBounce = ctx_.config.forceBounce;
   options.notify = ctx_.wakeDevice;
   options.memoryBudget = budget_;
