@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace vdec::testing {
 
@@ -16,5 +17,15 @@ struct ProcessStats {
 };
 
 ProcessStats readProcessStats(pid_t pid);
+
+// How one thread is scheduled, from /proc/PID/task/TID/stat (fields 19 and 41).
+struct ThreadScheduling {
+  pid_t tid = 0;
+  int nice = 0;
+  int policy = 0;  // SCHED_OTHER, SCHED_IDLE, ...
+};
+
+// Every thread of a live process; empty if it is gone.
+std::vector<ThreadScheduling> readThreadScheduling(pid_t pid);
 
 }  // namespace vdec::testing
