@@ -165,8 +165,12 @@ MappedRegion GuestPages::mapWindow() {
     // writes are bounds-checked against size()).
     const uint64_t length = alignUp(ranges_[i].length, page);
     void* at = window.data() + starts_[i];
-    void* mapped = ::mmap(at, length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
-                          region->fd.get(), static_cast<off_t>(fdOffset));
+    // Populated: the window is built when the decoder first takes the buffer and is written
+    // whole at once; filling the page tables here costs about half of taking a fault per run of
+    // pages in the decoder (3 MB in runs of 3 pages: 1.2 ms of faults against 0.6 ms more here).
+    void* mapped = ::mmap(at, length, PROT_READ | PROT_WRITE,
+                          MAP_SHARED | MAP_FIXED | MAP_POPULATE, region->fd.get(),
+                          static_cast<off_t>(fdOffset));
     if (mapped == MAP_FAILED) {  // ENOMEM: the process is at vm.max_map_count after all
       window.reset();
       refund();

@@ -178,7 +178,8 @@ SendReadiness FfmpegEngine::readyToSend(std::chrono::steady_clock::time_point no
     readiness.ready = false;
     return readiness;
   }
-  // A resource lent but not decided yet would make get_buffer2 pass it by: prepare() first.
+  // Bounce mode decides (and logs) every lent resource before the first send: prepare() first.
+  // Direct mode decides each one when get_buffer2 first takes it.
   if (pool_->hasUndecided()) return SendReadiness{false, now};
   if (pool_->mode() != FramePool::Mode::kDirect) return readiness;
   // Decided direct from the guest's buffer count, but the guest is still queueing them: a

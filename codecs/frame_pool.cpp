@@ -3,7 +3,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "buffers/chroma_interleave.h"
 #include "vdec/base/logging.h"
@@ -17,6 +20,36 @@ bool isPlanar420(int format) {
 
 size_t alignTo(size_t value, size_t alignment) {
   return (value + alignment - 1) / alignment * alignment;
+}
+
+struct ResourceDecision {
+  buffers::OutputPathDecision decision;
+  std::span<std::byte> mapping;  // the contiguous host mapping, for kDirect
+};
+
+// How resource `id` is written under `layout` (buffers::decideOutputPath, then what the decoder
+// needs of the mapping), logged. May map a scatter-gather window (about 1 ms for a 1080p
+// picture): never with the pool's lock held.
+ResourceDecision decideResource(uint32_t id, buffers::ResourceMemory& memory,
+                                const buffers::FrameLayout& layout, bool layoutFits,
+                                uint32_t lineAlign, const buffers::OutputPathPolicy& policy) {
+  ResourceDecision decided{buffers::decideOutputPath(memory, layout, policy), {}};
+  buffers::OutputPathDecision& decision = decided.decision;
+  if (decision.path == buffers::OutputPath::kDirect) {
+    decided.mapping = memory.contiguous();
+    if (!layoutFits) {
+      decision = {buffers::OutputPath::kBounce,
+                  "the layout's rows or strides are too small for the decoder"};
+    } else if (reinterpret_cast<uintptr_t>(decided.mapping.data()) % lineAlign != 0) {
+      decision = {buffers::OutputPath::kBounce,
+                  fmt::format("mapping not aligned to {} bytes", lineAlign)};
+    } else if (layout.format == buffers::PixelFormat::kNv12) {
+      decision.reason += " (luma; chroma interleaved on output)";
+    }
+  }
+  logs::codecs().info("resource {}: {}: {}", id, buffers::outputPathName(decision.path),
+                      decision.reason);
+  return decided;
 }
 
 }  // namespace
@@ -85,6 +118,7 @@ FramePool::Cleared FramePool::clear() {
 void FramePool::setLayout(const buffers::FrameLayout& layout, const DecoderAlignment& alignment,
                           std::chrono::steady_clock::time_point now) {
   std::lock_guard lock(mutex_);
+  ++layouts_;
   layout_ = layout;
   alignment_ = alignment;
   layoutFits_ = layoutFitsDecoder(layout, alignment);
@@ -111,14 +145,14 @@ void FramePool::setLayout(const buffers::FrameLayout& layout, const DecoderAlign
 }
 
 bool FramePool::decideResources(const buffers::OutputPathPolicy& policy) {
-  // Decisions map scatter-gather windows: made without the lock, on the session thread.
   std::vector<std::pair<uint32_t, OutputTarget>> pending;
   buffers::FrameLayout layout;
   bool fits = false;
   uint32_t lineAlign = 0;
   {
     std::lock_guard lock(mutex_);
-    if (!layout_ || mode_ == Mode::kUndecided) return false;
+    // Direct rendering decides each resource when get_buffer2 first takes it (getBuffer).
+    if (!layout_ || mode_ != Mode::kBounce) return false;
     for (auto& [id, slot] : slots_) {
       if (slot.lent && !slot.decision) pending.emplace_back(id, slot.target);
     }
@@ -127,37 +161,22 @@ bool FramePool::decideResources(const buffers::OutputPathPolicy& policy) {
     lineAlign = alignment_.lineAlign;
   }
   buffers::OutputPathPolicy resourcePolicy = policy;
-  resourcePolicy.enoughBuffers = policy.enoughBuffers && mode() == Mode::kDirect;
+  resourcePolicy.enoughBuffers = false;  // bounce: nothing is mapped for the decoder
   for (auto& [id, target] : pending) {
-    buffers::OutputPathDecision decision =
-        buffers::decideOutputPath(*target.memory, layout, resourcePolicy);
-    std::span<std::byte> mapping;
-    if (decision.path == buffers::OutputPath::kDirect) {
-      mapping = target.memory->contiguous();
-      if (!fits) {
-        decision = {buffers::OutputPath::kBounce,
-                    "the layout's rows or strides are too small for the decoder"};
-      } else if (reinterpret_cast<uintptr_t>(mapping.data()) % lineAlign != 0) {
-        decision = {buffers::OutputPath::kBounce,
-                    fmt::format("mapping not aligned to {} bytes", lineAlign)};
-      } else if (layout.format == buffers::PixelFormat::kNv12) {
-        decision.reason += " (luma; chroma interleaved on output)";
-      }
-    }
-    logs::codecs().info("resource {}: {}: {}", id, buffers::outputPathName(decision.path),
-                        decision.reason);
+    ResourceDecision decided =
+        decideResource(id, *target.memory, layout, fits, lineAlign, resourcePolicy);
     std::lock_guard lock(mutex_);
     auto it = slots_.find(id);
     if (it == slots_.end() || it->second.target.memory != target.memory) continue;
-    it->second.decision = std::move(decision);
-    it->second.mapping = mapping;
+    it->second.decision = std::move(decided.decision);
+    it->second.mapping = decided.mapping;
   }
   return !pending.empty();
 }
 
 bool FramePool::hasUndecided() const {
   std::lock_guard lock(mutex_);
-  if (!layout_ || mode_ == Mode::kUndecided) return false;
+  if (!layout_ || mode_ != Mode::kBounce) return false;
   for (const auto& [id, slot] : slots_) {
     if (slot.lent && !slot.decision) return true;
   }
@@ -223,8 +242,8 @@ size_t FramePool::freeCountLocked() const {
 FramePool::Slot* FramePool::pickFreeLocked(bool directOnly) {
   for (auto& [id, slot] : slots_) {
     if (!slot.lent || slot.hold != nullptr) continue;
-    if (directOnly && (!slot.decision || slot.decision->path != buffers::OutputPath::kDirect)) {
-      continue;
+    if (directOnly && slot.decision && slot.decision->path != buffers::OutputPath::kDirect) {
+      continue;  // undecided ones are decided by the getBuffer that takes them
     }
     return &slot;
   }
@@ -264,6 +283,37 @@ std::optional<OutputTarget> FramePool::takeForEndOfStream() {
   chosen->lent = false;
   chosen->withGuest = true;
   return chosen->target;
+}
+
+bool FramePool::decideTaken(Hold& hold, uint64_t layoutGeneration,
+                            const buffers::FrameLayout& layout, uint32_t lineAlign,
+                            std::span<std::byte>& mapping) {
+  // Taken only in direct mode, which forced bounce never reaches (FfmpegEngine::applyLayout).
+  buffers::OutputPathPolicy policy;
+  policy.softwareDecoder = true;
+  policy.strideAlign = lineAlign;
+  policy.enoughBuffers = true;
+  ResourceDecision decided =
+      decideResource(hold.resourceId, *hold.memory, layout, true, lineAlign, policy);
+  const bool direct = decided.decision.path == buffers::OutputPath::kDirect;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = slots_.find(hold.resourceId);
+    // Stored only for the same buffer and layout (lend() with new memory under this id and
+    // setLayout() reset decisions: one made meanwhile is not theirs).
+    if (it != slots_.end() && it->second.target.memory == hold.memory &&
+        layouts_ == layoutGeneration && !it->second.decision) {
+      it->second.decision = std::move(decided.decision);
+      it->second.mapping = decided.mapping;
+    }
+    if (!direct) hold.inFlight = false;  // never handed out: no CPU access to end
+  }
+  if (!direct) {
+    release(&hold);
+    return false;
+  }
+  mapping = decided.mapping;
+  return true;
 }
 
 int FramePool::getBufferThunk(AVCodecContext* context, AVFrame* frame, int flags) {
@@ -306,6 +356,9 @@ int FramePool::getBuffer(AVCodecContext* context, AVFrame* frame, int flags) {
   Hold* hold = nullptr;
   std::span<std::byte> mapping;
   buffers::FrameLayout layout;
+  bool undecided = false;
+  uint64_t layoutGeneration = 0;
+  uint32_t lineAlign = 0;
   size_t chromaStride = 0;
   size_t chromaPlaneSize = 0;
   AvBufferRefPtr chroma;
@@ -338,10 +391,17 @@ int FramePool::getBuffer(AVCodecContext* context, AVFrame* frame, int flags) {
       holds_.insert(hold);
       slot->hold = hold;
       mapping = slot->mapping;
+      undecided = !slot->decision.has_value();
+      layoutGeneration = layouts_;
       layout = *layout_;
+      lineAlign = alignment_.lineAlign;
       chromaStride = chromaStride_;
       chromaPlaneSize = chromaPlaneSize_;
     }
+  }
+  if (hold != nullptr && undecided &&
+      !decideTaken(*hold, layoutGeneration, layout, lineAlign, mapping)) {
+    hold = nullptr;  // released: the picture goes to a host frame
   }
   if (hold == nullptr) return hostFrames_.allocate(context, frame, flags);
 

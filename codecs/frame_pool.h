@@ -86,11 +86,13 @@ class FramePool : public std::enable_shared_from_this<FramePool> {
   // Session thread: a new output layout; resets decisions and the buffer count.
   void setLayout(const buffers::FrameLayout& layout, const DecoderAlignment& alignment,
                  std::chrono::steady_clock::time_point now);
-  // Session thread: decides, once per resource and layout, how each lent resource is written
-  // (buffers::decideOutputPath; maps scatter-gather windows) and logs it. `enoughBuffers` is the
-  // stream's decision. Returns whether a resource was decided.
+  // Session thread, bounce mode: decides, once per resource and layout, how each lent resource
+  // is written (buffers::decideOutputPath) and logs it. Returns whether a resource was decided.
+  // In direct mode it does nothing: get_buffer2 decides a resource when it first takes it, so
+  // a scatter-gather window is mapped (about 1 ms at 1080p) when the decoder first needs it,
+  // not all of them before the first picture.
   bool decideResources(const buffers::OutputPathPolicy& policy);
-  // A lent resource waits for decideResources() (with a layout and a mode).
+  // Bounce mode: a lent resource waits for decideResources() (with a layout).
   bool hasUndecided() const;
   void setMode(Mode mode);
   Mode mode() const;
@@ -153,7 +155,12 @@ class FramePool : public std::enable_shared_from_this<FramePool> {
   void release(Hold* hold);
   Hold* holdOf(const AVFrame& frame) const;  // lock held
   size_t freeCountLocked() const;
+  // directOnly: not one decided for another path (undecided ones may be taken).
   Slot* pickFreeLocked(bool directOnly);
+  // getBuffer, lock not held: decides the resource it took for `hold` (mapping its window);
+  // true with `mapping` set if the decoder writes it, else the hold is released.
+  bool decideTaken(Hold& hold, uint64_t layoutGeneration, const buffers::FrameLayout& layout,
+                   uint32_t lineAlign, std::span<std::byte>& mapping);
   void wake();
 
   mutable std::mutex mutex_;
@@ -167,6 +174,7 @@ class FramePool : public std::enable_shared_from_this<FramePool> {
   std::unordered_set<Hold*> holds_;  // every live Hold, including those of cleared resources
   Mode mode_ = Mode::kUndecided;
   std::optional<buffers::FrameLayout> layout_;
+  uint64_t layouts_ = 0;  // setLayout() calls: a decision made meanwhile is for an older one
   DecoderAlignment alignment_;
   bool layoutFits_ = false;
   AvBufferPoolPtr chromaPool_;  // NV12: the planar chroma libavcodec decodes into

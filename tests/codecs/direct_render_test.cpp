@@ -177,6 +177,30 @@ TEST(DirectRenderReferenceTest, EagerlyRequeuedReferencesAreNeverOverwritten) {
   }
 }
 
+// A resource's mapping (a scatter-gather window: about 1 ms each at 1080p) is asked for when
+// libavcodec first takes the resource, not for every lent resource before the first picture:
+// two pictures decoded with 16 resources lent map those two, and at most one more (libavcodec
+// takes a buffer for every frame it decodes, shown or not: the clip's second packet is a
+// superframe with a hidden frame).
+TEST(DirectRenderMappingTest, OnlyResourcesTheDecoderTakesAreMapped) {
+  VDEC_SKIP_WITHOUT_CONFORMANCE();
+  SessionDriver driver(CodedFormat::kVp9, {});
+  const Clip clip = loadClip(kVp9);
+  for (uint32_t i = 1; i <= 16; ++i) driver.queueTarget(i);
+  const std::vector<std::vector<uint8_t>> firstTwo(clip.buffers.begin(), clip.buffers.begin() + 2);
+  driver.decodeAll(firstTwo, 1);
+  driver.session().flush();
+  ASSERT_TRUE(driver.waitFor([&] { return driver.flushes == 1; }));
+  ASSERT_EQ(driver.pictures.size(), 2u);
+  EXPECT_EQ(countPath(driver, OutputPath::kDirect), 2u);
+  size_t mapped = 0;
+  for (const auto& [id, memory] : driver.memories()) mapped += memory->contiguousCalls() > 0;
+  EXPECT_GE(mapped, 2u);
+  EXPECT_LE(mapped, 3u);
+  for (const DecodedPicture& picture : driver.pictures)
+    EXPECT_GT(driver.memories().at(picture.resourceId)->contiguousCalls(), 0u);
+}
+
 // Resources the test keeps (never re-queued) while others cycle: the session never hands a
 // resource it gave out back to libavcodec before it is queued again.
 TEST(DirectRenderReferenceTest, DeliveredResourcesAreNotWrittenUntilQueuedAgain) {

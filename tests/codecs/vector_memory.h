@@ -3,6 +3,7 @@
 // writer takes its scatter path).
 #pragma once
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -39,8 +40,11 @@ class VectorMemory final : public buffers::ResourceMemory {
     return okStatus();
   }
   std::span<std::byte> contiguous() override {
+    contiguousCalls_.fetch_add(1, std::memory_order_relaxed);  // any thread (get_buffer2)
     return contiguous_ ? bytes_ : std::span<std::byte>();
   }
+  // How often contiguous() was asked for: a GuestPages window is mapped at the first call.
+  uint64_t contiguousCalls() const { return contiguousCalls_.load(std::memory_order_relaxed); }
   const char* kind() const override { return "vector"; }
 
   std::span<const std::byte> bytes() const { return bytes_; }
@@ -54,6 +58,7 @@ class VectorMemory final : public buffers::ResourceMemory {
   std::unique_ptr<std::byte[], FreeDeleter> storage_;
   std::span<std::byte> bytes_;
   bool contiguous_;
+  std::atomic<uint64_t> contiguousCalls_{0};
 };
 
 }  // namespace vdec::codecs::testing
