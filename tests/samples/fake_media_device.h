@@ -3,12 +3,14 @@
 // for MediaDriver tests.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "vdec/base/unique_fd.h"
+#include "tests/samples/fake_vhost_device.h"
+#include "tests/samples/test_ring_device.h"
 
 namespace vdec::harness::testing {
 
@@ -27,17 +29,20 @@ struct FakeMediaLog {
 class FakeMediaDevice {
  public:
   FakeMediaDevice(std::string socketPath, uint32_t eventsPerIoctl);
-  ~FakeMediaDevice();
   FakeMediaLog stop();  // closes the connection and joins
 
  private:
-  void run();
-  std::string path_;
+  // Hooks; on the serving thread.
+  void handleCommand(const DeviceChain& chain);
+  void takeEventBuffers(std::vector<DeviceChain> chains);
+  void flushEvents();
+
   uint32_t eventsPerIoctl_;
-  UniqueFd listener_;
-  UniqueFd wake_;
-  std::thread thread_;
   FakeMediaLog log_;
+  std::deque<DeviceChain> buffers_;             // posted eventq buffers
+  std::deque<std::vector<std::byte>> pending_;  // events waiting for a buffer
+  bool sawCommand_ = false;
+  FakeVhostDevice vhost_;  // last: serves (and calls the hooks) only once the state above exists
 };
 
 }  // namespace vdec::harness::testing

@@ -4,12 +4,13 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "vdec/base/unique_fd.h"
+#include "tests/samples/fake_vhost_device.h"
+#include "tests/samples/test_ring_device.h"
 
 namespace vdec::harness::testing {
 
@@ -37,18 +38,22 @@ struct FakeDeviceLog {
 class FakeVideoDevice {
  public:
   explicit FakeVideoDevice(std::string socketPath, bool silentClear = false);
-  ~FakeVideoDevice();
   // Closes the connection and joins; returns the log.
   FakeDeviceLog stop();
 
  private:
-  void run();
-  std::string path_;
+  // Hooks; on the serving thread.
+  void handleCommand(const DeviceChain& chain);
+  void takeEventBuffers(std::vector<DeviceChain> chains);
+  void sendEvent(uint32_t type, uint32_t stream);  // into the oldest event buffer, if any
+
   bool silentClear_;
-  UniqueFd listener_;
-  UniqueFd wake_;
-  std::thread thread_;
   FakeDeviceLog log_;
+  std::deque<DeviceChain> events_;  // posted event buffers
+  std::vector<uint16_t> held_;      // QUEUE_CLEAR heads never answered
+  bool sentResolution_ = false;
+  bool sawEvents_ = false;
+  FakeVhostDevice vhost_;  // last: serves (and calls the hooks) only once the state above exists
 };
 
 }  // namespace vdec::harness::testing
