@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "buffers/frame_writer.h"
+#include "codecs/nv12_chroma_writer.h"
 #include "vdec/base/logging.h"
 
 namespace vdec::codecs {

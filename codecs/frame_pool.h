@@ -186,9 +186,4 @@ class FramePool : public std::enable_shared_from_this<FramePool> {
   HostFrameAllocator hostFrames_;  // thread-safe on its own
 };
 
-// Interleaves the planar chroma of `frame` into the NV12 resource's UV plane; returns the bytes
-// written.
-Result<uint64_t> writeNv12Chroma(buffers::ResourceMemory& memory,
-                                 const buffers::FrameLayout& layout, const AVFrame& frame);
-
 }  // namespace vdec::codecs
